@@ -1,0 +1,1 @@
+"""Dagster definitions for dli-etl (installed as ``dli_etl.assets``): thin wrappers over ``dli_etl.pipeline``."""

@@ -1,0 +1,46 @@
+"""Study-independent assets: publish every table and write the data-quality report."""
+
+
+import pandas as pd
+from dagster import AssetExecutionContext, AssetIn, MetadataValue, asset
+
+from dli_etl import pipeline
+from dli_etl.harmonize.study import HarmonizeResult
+from dli_etl.ingest.raw_form import IngestResult
+
+from .resources import DliEtlPaths
+
+
+@asset(
+    group_name="publish", compute_kind="sqlalchemy",
+    ins={
+        "dlipro_ingested": AssetIn("dlipro_ingested"), "dlipro_harmonized": AssetIn("dlipro_harmonized"),
+        "dlipro_sdtm": AssetIn("dlipro_sdtm"), "dliplx_ingested": AssetIn("dliplx_ingested"),
+        "dliplx_harmonized": AssetIn("dliplx_harmonized"), "dliplx_sdtm": AssetIn("dliplx_sdtm"),
+    },
+    description="Parquet files, SQL warehouse tables, findings workbook, HTML report and run manifest.",
+)
+def published(
+    context: AssetExecutionContext, paths: DliEtlPaths,
+    dlipro_ingested: IngestResult, dlipro_harmonized: HarmonizeResult, dlipro_sdtm: dict[str, pd.DataFrame],
+    dliplx_ingested: IngestResult, dliplx_harmonized: HarmonizeResult, dliplx_sdtm: dict[str, pd.DataFrame],
+) -> dict[str, object]:
+    runs = [
+        pipeline.StudyRun("DLIPRO", dlipro_ingested, dlipro_harmonized, dlipro_sdtm),
+        pipeline.StudyRun("DLIPLX", dliplx_ingested, dliplx_harmonized, dliplx_sdtm),
+    ]
+    summary = pipeline.write_outputs(runs, paths.output(), paths.landing(), paths.warehouse_url or None,
+                                     run_id=context.run_id)
+    context.add_output_metadata({
+        "report": MetadataValue.path(str(summary.report)),
+        "findings_xlsx": MetadataValue.path(str(summary.findings_xlsx)),
+        "warehouse": pipeline._redact(summary.warehouse_url),
+        "parquet_files": summary.parquet_files,
+        "sql_tables": MetadataValue.json(summary.sql_tables),
+        "subjects": MetadataValue.json(summary.subjects),
+    })
+    return {"run_id": summary.run_id, "report": str(summary.report), "subjects": summary.subjects,
+            "findings_by_severity": summary.findings_by_severity, "sql_tables": summary.sql_tables,
+            "parquet_files": summary.parquet_files, "warehouse_url": summary.warehouse_url,
+            "findings_xlsx": str(summary.findings_xlsx),
+            "accounting": summary.accounting.to_dict("records")}

@@ -1,0 +1,43 @@
+"""Where dli-etl reads and writes, as a Dagster resource configurable by environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from dagster import ConfigurableResource
+
+from dli_etl.site_profile import SiteProfile, load_profiles
+
+DEFAULT_HOME = "dli-etl-out"
+
+
+class DliEtlPaths(ConfigurableResource):
+    """Landing folder, output folder, warehouse URL and optional extra site profiles.
+
+    Defaults come from ``DLI_LANDING_DIR``, ``DLI_OUTPUT_DIR``, ``DLI_WAREHOUSE_URL`` and
+    ``DLI_PROFILES_DIR``; an empty warehouse URL means the embedded SQLite file under the output folder.
+    """
+
+    landing_dir: str
+    output_dir: str
+    warehouse_url: str = ""
+    profiles_dir: str = ""
+
+    def landing(self) -> Path:
+        return Path(self.landing_dir)
+
+    def output(self) -> Path:
+        return Path(self.output_dir)
+
+    def profiles(self) -> list[SiteProfile]:
+        return load_profiles(Path(self.profiles_dir) if self.profiles_dir else None)
+
+    @classmethod
+    def from_env(cls) -> DliEtlPaths:
+        return cls(
+            landing_dir=os.environ.get("DLI_LANDING_DIR", f"{DEFAULT_HOME}/landing"),
+            output_dir=os.environ.get("DLI_OUTPUT_DIR", DEFAULT_HOME),
+            warehouse_url=os.environ.get("DLI_WAREHOUSE_URL", ""),
+            profiles_dir=os.environ.get("DLI_PROFILES_DIR", ""),
+        )

@@ -1,0 +1,118 @@
+"""The ``dli-etl`` command line: generate synthetic sources, run the pipeline, or both (``demo``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from dli_etl import __version__
+
+DEFAULT_OUT = Path("dli-etl-out")
+EPILOG = """examples:
+  dli-etl demo                               generate synthetic data for both studies and run everything
+  dli-etl demo --defect-rate 0               the same on clean data (no error findings expected)
+  dli-etl generate --out data --seed 7       only write landing files + defect manifest
+  dli-etl run --landing data/landing --out results --warehouse postgresql+psycopg://u@host/db
+
+outputs (under --out): sdtm/, curated/, quarantine/, staged/, findings/, report/dq_report.html,
+report/findings.xlsx, warehouse.sqlite, run_manifest.json
+"""
+
+
+def _print_summary(published: dict, out: Path, seconds: float) -> None:
+    print()
+    print(f"done in {seconds:.1f} s  (run {published['run_id']})")
+    subjects = ", ".join(f"{k} {v}" for k, v in published["subjects"].items())
+    print(f"  subjects in DM : {subjects}")
+    acc = published["accounting"]
+    rows_in = sum(r["rows_in"] for r in acc)
+    cur = sum(r["rows_curated"] for r in acc)
+    qua = sum(r["rows_quarantined"] for r in acc)
+    print(f"  rows           : {rows_in} in = {cur} curated + {qua} quarantined")
+    sev = published["findings_by_severity"]
+    print(f"  findings       : {sev.get('error', 0)} error, {sev.get('warning', 0)} warning, {sev.get('info', 0)} info")
+    print(f"  report         : {published['report']}")
+    print(f"  findings xlsx  : {published['findings_xlsx']}")
+    print(f"  parquet        : {out.resolve()}/sdtm, curated, quarantine ({published['parquet_files']} files)")
+    print(f"  warehouse      : {published['warehouse_url']}  ({len(published['sql_tables'])} tables)")
+
+
+def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None, use_dagster: bool) -> int:
+    started = time.perf_counter()
+    if not landing.exists():
+        print(f"error: landing folder {landing} does not exist (try: dli-etl generate --out {landing.parent})",
+              file=sys.stderr)
+        return 2
+    if use_dagster:
+        from dli_etl.orchestrate import materialize_all
+
+        print("running the Dagster asset graph in process (ingest -> harmonize -> sdtm -> publish) ...", flush=True)
+        run = materialize_all(landing, out, warehouse, profiles)
+        if not run.success or run.published is None:
+            print(f"run {run.run_id} failed at: {', '.join(run.failed_steps) or 'unknown step'}", file=sys.stderr)
+            failed_checks = [k for k, ok in run.check_results.items() if not ok]
+            if failed_checks:
+                print(f"failed checks: {', '.join(failed_checks)}", file=sys.stderr)
+            return 1
+        _print_summary(run.published, out, time.perf_counter() - started)
+        return 0
+    from dli_etl.pipeline import run_pipeline
+
+    summary = run_pipeline(landing, out, warehouse, profiles, echo=lambda m: print(f"  {m}", flush=True))
+    published = {"run_id": summary.run_id, "subjects": summary.subjects, "accounting": summary.accounting.to_dict("records"),
+                 "findings_by_severity": summary.findings_by_severity, "report": str(summary.report),
+                 "findings_xlsx": str(summary.findings_xlsx), "parquet_files": summary.parquet_files,
+                 "warehouse_url": summary.warehouse_url, "sql_tables": summary.sql_tables}
+    _print_summary(published, out, time.perf_counter() - started)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="dli-etl", description="Harmonize DLI trial data: site spreadsheets, ODM and REDCap exports in; "
+        "validated SDTM-like tables, findings and a data-quality report out.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"dli-etl {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    gen = sub.add_parser("generate", help="write synthetic landing files for both studies and a defect manifest")
+    gen.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for landing/ and defect_manifest.csv (default: %(default)s)")
+    gen.add_argument("--seed", type=int, default=20261101, help="random seed; same seed, same files (default: %(default)s)")
+    gen.add_argument("--defect-rate", type=float, default=0.03,
+                     help="share of records per defect class to corrupt on purpose; 0 = clean data (default: %(default)s)")
+
+    run = sub.add_parser("run", help="run the pipeline on a landing folder")
+    run.add_argument("--landing", type=Path, required=True, help="folder with one sub-folder per study (DLIPRO/, DLIPLX/)")
+    run.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
+    run.add_argument("--warehouse", default=None, help="SQLAlchemy URL (default: SQLite file <out>/warehouse.sqlite)")
+    run.add_argument("--profiles", type=Path, default=None, help="folder of extra/overriding site profile YAML files")
+    run.add_argument("--no-dagster", action="store_true", help="run the plain-Python pipeline instead of the Dagster graph")
+
+    demo = sub.add_parser("demo", help="generate synthetic data, then run the full pipeline on it")
+    demo.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
+    demo.add_argument("--seed", type=int, default=20261101, help="random seed (default: %(default)s)")
+    demo.add_argument("--defect-rate", type=float, default=0.03, help="planted defect rate (default: %(default)s)")
+    demo.add_argument("--warehouse", default=None, help="SQLAlchemy URL (default: SQLite file under --out)")
+    demo.add_argument("--no-dagster", action="store_true", help="run the plain-Python pipeline instead of the Dagster graph")
+
+    args = parser.parse_args(argv)
+    if args.command in ("generate", "demo"):
+        if not 0 <= args.defect_rate <= 0.5:
+            parser.error("--defect-rate must be between 0 and 0.5")
+        from dli_etl.synth.generate import generate
+
+        print(f"generating synthetic sources (seed {args.seed}, defect rate {args.defect_rate}) ...", flush=True)
+        result = generate(args.out, seed=args.seed, defect_rate=args.defect_rate)
+        print(f"  {sum(result.subjects.values())} subjects ({', '.join(f'{k} {v}' for k, v in result.subjects.items())}), "
+              f"{len(result.files)} files in {result.landing}")
+        print(f"  {result.defects} planted defects listed in {result.manifest}")
+        if args.command == "generate":
+            return 0
+        return _run(result.landing, args.out, args.warehouse, None, not args.no_dagster)
+    return _run(args.landing, args.out, args.warehouse, args.profiles, not args.no_dagster)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,89 @@
+"""One findings table for every problem: rule, severity, Kahn category, where, what, and the source cell.
+
+Findings are rows, never exceptions. Rules and their messages are data (``specs/rules.yaml``); this
+module fills the message template and gives each finding a stable id so the same problem keeps its id
+across runs (the key of the data manager's query).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+import yaml
+
+FINDING_COLUMNS = (
+    "finding_id", "rule_id", "severity", "category", "study", "site", "subjid", "form", "field", "value",
+    "expected", "message", "src_file", "src_sha256", "src_locator", "row_id",
+)
+SEVERITIES = ("error", "warning", "info")
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: str
+    severity: str
+    category: str
+    message: str
+
+
+@lru_cache(maxsize=1)
+def rule_catalogue() -> dict[str, Rule]:
+    """Every rule a finding can name, from ``specs/rules.yaml``."""
+    text = (resources.files("dli_etl") / "specs" / "rules.yaml").read_text(encoding="utf-8")
+    data = yaml.safe_load(text)
+    return {rid: Rule(rid, spec["severity"], spec["category"], spec["message"]) for rid, spec in data.items()}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    study: str
+    site: str = ""
+    subjid: str = ""
+    form: str = ""
+    field: str = ""
+    value: str = ""
+    expected: str = ""
+    detail: str = ""
+    src_file: str = ""
+    src_sha256: str = ""
+    src_locator: str = ""
+    row_id: str = ""
+
+
+def stable_finding_id(rule_id: str, study: str, src_file: str, src_locator: str, field: str, subjid: str) -> str:
+    """Same rule at the same place keeps the same id across runs (file content may change, its name not)."""
+    key = "|".join((rule_id, study, src_file, src_locator, field, subjid))
+    return "F-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:12].upper()
+
+
+def findings_frame(findings: list[Finding]) -> pd.DataFrame:
+    """Render findings with severity, category and message from the catalogue."""
+    catalogue = rule_catalogue()
+    rows = []
+    for finding in findings:
+        rule = catalogue[finding.rule_id]
+        values = asdict(finding)
+        try:
+            message = rule.message.format(**values)
+        except (KeyError, IndexError, ValueError):
+            message = rule.message
+        rows.append({
+            "finding_id": stable_finding_id(finding.rule_id, finding.study, finding.src_file, finding.src_locator,
+                                            finding.field, finding.subjid),
+            "rule_id": finding.rule_id, "severity": rule.severity, "category": rule.category,
+            "study": finding.study, "site": finding.site, "subjid": finding.subjid, "form": finding.form,
+            "field": finding.field, "value": finding.value, "expected": finding.expected, "message": message,
+            "src_file": finding.src_file, "src_sha256": finding.src_sha256, "src_locator": finding.src_locator,
+            "row_id": finding.row_id,
+        })
+    frame = pd.DataFrame(rows, columns=list(FINDING_COLUMNS)).astype("string")
+    return frame.drop_duplicates("finding_id").reset_index(drop=True)
+
+
+def empty_findings() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="string") for c in FINDING_COLUMNS})

@@ -1,0 +1,1 @@
+"""Standardize raw text into typed, canonical forms; every problem becomes a finding."""

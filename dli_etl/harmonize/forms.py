@@ -1,0 +1,96 @@
+"""Harmonize one form: raw text frames from every source -> one typed frame plus findings.
+
+Driven by ``specs/forms.yaml`` (fields, types, required) and ``specs/codelists.yaml``; site value maps
+come from the site profile that read the file.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dli_etl.findings import Finding
+from dli_etl.harmonize.fields import (
+    FieldResult,
+    blank,
+    standardize_cell_dose,
+    standardize_code,
+    standardize_date,
+    standardize_number,
+)
+from dli_etl.ingest.raw_form import LINEAGE, RawForm
+from dli_etl.specs import load_spec
+
+ID_COLUMNS = ("study", "site", "subjid", "usubjid")
+
+
+def make_usubjid(study: pd.Series, site: pd.Series, subjid: pd.Series) -> pd.Series:
+    """USUBJID = STUDYID-SITEID-SUBJID: unique across both studies when they are pooled."""
+    return (study.astype("string") + "-" + site.astype("string") + "-" + subjid.astype("string").str.strip())
+
+
+def _findings_for(raw: RawForm, frame: pd.DataFrame, rule_id: str, mask: pd.Series, field: str,
+                  detail: pd.Series | str, form: str) -> list[Finding]:
+    out = []
+    for idx in frame.index[mask.to_numpy(dtype=bool)]:
+        row = frame.loc[idx]
+        value = "" if pd.isna(row.get(field)) else str(row.get(field))
+        info = detail if isinstance(detail, str) else str(detail.loc[idx])
+        out.append(Finding(rule_id, str(row["study"]), str(row["site"]), str(row["subjid"]), form, field, value,
+                           info if rule_id in ("CT-UNMAPPED", "DATE-INVALID", "DATE-PARTIAL") else "",
+                           info, str(row["src_file"]), str(row["src_sha256"]),
+                           raw.cell(str(row["src_locator"]), field), str(row["row_id"])))
+    return out
+
+
+def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding]]:
+    """Type one raw frame per the form spec."""
+    spec = load_spec("forms")[form]
+    codelists = load_spec("codelists")
+    frame = raw.frame
+    out = pd.DataFrame({c: frame[c] for c in ("study", "site", "subjid")}, index=frame.index)
+    out["subjid"] = out["subjid"].astype("string").str.strip()
+    out["usubjid"] = make_usubjid(frame["study"], frame["site"], frame["subjid"])
+    findings: list[Finding] = []
+    for name, fspec in spec["fields"].items():
+        text = frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index, dtype="string")
+        kind = fspec["type"]
+        if kind == "code":
+            result = standardize_code(text, codelists[fspec["codelist"]], raw.value_maps.get(name, {}))
+        elif kind == "date":
+            result = standardize_date(text, raw.date_format)
+        elif kind in ("integer", "number"):
+            result = standardize_number(text, integer=kind == "integer")
+        elif kind == "cell_dose":
+            result = standardize_cell_dose(text)
+        else:
+            result = FieldResult(text.astype("string").str.strip())
+        out[name] = result.values
+        for suffix, extra in result.extra.items():
+            out[name + suffix] = extra
+        if fspec.get("required") and name in frame.columns:
+            findings += _findings_for(raw, frame, "REQ-MISSING", blank(text), name, "", form)
+        elif fspec.get("required"):
+            pass  # the missing column was reported once at ingest (INGEST-COLUMN-MISSING); rows are flagged below
+        for rule_id, (mask, detail) in result.problems.items():
+            findings += _findings_for(raw, frame, rule_id, mask & ~blank(text), name, detail, form)
+        if fspec.get("required") and name not in frame.columns:
+            findings += _findings_for(raw, frame, "REQ-MISSING", pd.Series(True, index=frame.index), name, "", form)
+    for col in LINEAGE:
+        out[col] = frame[col]
+    for col in ("event_oid", "event_repeat_key", "id_pseudonym"):
+        if col in frame.columns:
+            out[col] = frame[col]
+    return out, findings
+
+
+def harmonize_form(raws: list[RawForm], form: str) -> tuple[pd.DataFrame, list[Finding]]:
+    """All sources of one form, stacked in a stable order (file, then source row)."""
+    frames, findings = [], []
+    for raw in sorted(raws, key=lambda r: r.src_file):
+        frame, found = harmonize_raw(raw, form)
+        frames.append(frame)
+        findings += found
+    if not frames:
+        return pd.DataFrame(), findings
+    combined = pd.concat(frames, ignore_index=True)
+    return combined, findings

@@ -1,0 +1,153 @@
+"""Harmonize one study: every form, the cross-form rules, quarantine, the schema guard, row accounting.
+
+Rows with an error finding are quarantined with their reasons; warnings pass with their findings. For
+every form and source file: rows in = rows curated + rows quarantined.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+import pandera.errors
+
+from dli_etl.findings import Finding, empty_findings, findings_frame
+from dli_etl.harmonize.forms import harmonize_form
+from dli_etl.ingest.raw_form import IngestResult
+from dli_etl.lineage import cell_locator
+from dli_etl.rules.dli_dose import dose_findings
+from dli_etl.rules.identity import duplicate_subject_findings, unknown_subject_findings
+from dli_etl.rules.treatment_timeline import dli_timeline_findings
+from dli_etl.schemas.forms import FORM_SCHEMAS
+from dli_etl.specs import load_spec
+
+HARMONIZED_FORMS = ("enrollment", "randomization", "transplant", "dli", "followup")
+ACCOUNTING_COLUMNS = ("study", "site", "form", "src_file", "rows_in", "rows_curated", "rows_quarantined")
+
+
+@dataclass
+class HarmonizeResult:
+    study: str
+    curated: dict[str, pd.DataFrame] = field(default_factory=dict)
+    quarantine: dict[str, pd.DataFrame] = field(default_factory=dict)
+    findings: pd.DataFrame = field(default_factory=empty_findings)
+    accounting: pd.DataFrame = field(default_factory=pd.DataFrame)
+    staged: dict[str, pd.DataFrame] = field(default_factory=dict)  # ingested forms not harmonized yet
+
+
+def _locator_factory(ingest: IngestResult) -> Callable[[str], Callable[[pd.Series, str], str]]:
+    columns = {(raw.src_file, raw.form): raw.source_columns for raw in ingest.forms}
+
+    def for_form(form: str) -> Callable[[pd.Series, str], str]:
+        def locate(row: pd.Series, field_name: str) -> str:
+            source = columns.get((str(row["src_file"]), form), {}).get(field_name, field_name)
+            return cell_locator(str(row["src_format"]), str(row["src_locator"]), source)
+        return locate
+
+    return for_form
+
+
+def _schema_findings(form: str, frame: pd.DataFrame) -> list[Finding]:
+    schema = FORM_SCHEMAS.get(form)
+    if schema is None or frame.empty:
+        return []
+    try:
+        schema.validate(frame, lazy=True)
+        return []
+    except pandera.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+    out = []
+    for _, case in cases.iterrows():
+        idx = case["index"]
+        if idx is None or pd.isna(idx) or idx not in frame.index:
+            row = frame.iloc[0]
+            out.append(Finding("SCHEMA-CHECK-FAILED", str(row["study"]), form=form, field=str(case["column"]),
+                               value=str(case["failure_case"]), expected=str(case["check"])))
+            continue
+        row = frame.loc[idx]
+        column = str(case["column"]) if case["column"] is not None else ""
+        out.append(Finding("SCHEMA-CHECK-FAILED", str(row["study"]), str(row["site"]), str(row["subjid"]), form,
+                           column, str(case["failure_case"]), str(case["check"]), "", str(row["src_file"]),
+                           str(row["src_sha256"]), str(row["src_locator"]), str(row["row_id"])))
+    return out
+
+
+def _split(frame: pd.DataFrame, findings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    errors = findings[(findings["severity"] == "error") & (findings["row_id"].fillna("") != "")]
+    reasons = errors.groupby("row_id")["rule_id"].agg(lambda s: ";".join(sorted(set(s))))
+    held = frame["row_id"].isin(reasons.index)
+    quarantine = frame[held].copy()
+    quarantine["quarantine_reasons"] = quarantine["row_id"].map(reasons).astype("string")
+    return frame[~held].copy(), quarantine
+
+
+def harmonize_study(ingest: IngestResult) -> HarmonizeResult:
+    """Typed forms, findings, quarantine and row accounting for one study."""
+    study = ingest.study
+    studies = load_spec("studies")
+    params = studies[study]
+    locate_for = _locator_factory(ingest)
+    findings: list[Finding] = list(ingest.findings)
+    frames: dict[str, pd.DataFrame] = {}
+    for form in HARMONIZED_FORMS:
+        raws = ingest.frames_for(form)
+        if not raws:
+            continue
+        frame, found = harmonize_form(raws, form)
+        frames[form] = frame
+        findings += found
+    if params.get("single_arm") and "randomization" not in frames and "enrollment" in frames:
+        pass  # single-arm study: the arm comes from the study spec when mapping DM
+    enrolled = set(frames["enrollment"]["usubjid"]) if "enrollment" in frames else set()
+    for form, frame in frames.items():
+        spec = load_spec("forms")[form]
+        if spec.get("one_per_subject"):
+            findings += duplicate_subject_findings(frame, form, locate_for(form))
+        if form != "enrollment":
+            findings += unknown_subject_findings(frame, form, enrolled, locate_for(form))
+    if "dli" in frames:
+        dli = frames["dli"]
+        # PyYAML reads "1.0e8" as text (YAML 1.1 wants "1.0e+8"), so numbers are cast here.
+        targets = {k: float(v) for k, v in params["dli_dose"].items()}
+        ranges = {k: [float(x) for x in v] for k, v in studies["dose_ranges"].items()}
+        findings += dose_findings(dli, targets, ranges, float(studies["dose_deviation_tolerance"]),
+                                  float(studies["dose_power_of_ten_ratio"]), locate_for("dli"))
+        findings += dli_timeline_findings(dli, frames.get("transplant", pd.DataFrame()),
+                                          frames.get("enrollment", pd.DataFrame()),
+                                          frames.get("randomization", pd.DataFrame()),
+                                          params.get("prophylactic_window_days"), locate_for("dli"))
+    result = HarmonizeResult(study)
+    table = findings_frame(findings)
+    for form, frame in frames.items():
+        curated, quarantine = _split(frame, table)
+        guard = _schema_findings(form, curated)
+        if guard:
+            table = pd.concat([table, findings_frame(guard)], ignore_index=True)
+            curated, quarantine = _split(frame, table)
+        result.curated[form] = curated.reset_index(drop=True)
+        result.quarantine[form] = quarantine.reset_index(drop=True)
+    result.findings = table.reset_index(drop=True)
+    result.accounting = _accounting(frames, result)
+    for raw in ingest.forms:
+        if raw.form not in frames:
+            result.staged[raw.form] = pd.concat([result.staged.get(raw.form, pd.DataFrame()), raw.frame],
+                                                ignore_index=True)
+    return result
+
+
+def _accounting(frames: dict[str, pd.DataFrame], result: HarmonizeResult) -> pd.DataFrame:
+    rows = []
+    for form, frame in frames.items():
+        if frame.empty:
+            continue
+        counts = frame.groupby(["site", "src_file"], dropna=False).size().rename("rows_in")
+        cur = result.curated[form].groupby(["site", "src_file"], dropna=False).size().rename("rows_curated")
+        qua = result.quarantine[form].groupby(["site", "src_file"], dropna=False).size().rename("rows_quarantined")
+        merged = pd.concat([counts, cur, qua], axis=1).fillna(0).astype("int64").reset_index()
+        merged.insert(0, "study", result.study)
+        merged.insert(2, "form", form)
+        rows.append(merged)
+    if not rows:
+        return pd.DataFrame(columns=list(ACCOUNTING_COLUMNS))
+    return pd.concat(rows, ignore_index=True)[list(ACCOUNTING_COLUMNS)]

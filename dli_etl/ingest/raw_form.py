@@ -1,0 +1,56 @@
+"""Raw forms: source rows as text with lineage, one frame per form per source file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from dli_etl.findings import Finding
+from dli_etl.lineage import cell_locator
+
+LINEAGE = ("src_file", "src_sha256", "src_format", "src_locator", "src_row", "row_id")
+
+
+@dataclass
+class RawForm:
+    """Rows of one form from one file. ``source_columns`` maps a field to its source column id
+    (xlsx column letter, ODM ItemOID, REDCap field name) for cell-level lineage."""
+
+    study: str
+    form: str
+    src_format: str
+    src_file: str
+    frame: pd.DataFrame
+    source_columns: dict[str, str] = field(default_factory=dict)
+    date_format: str | None = None
+    units: dict[str, str] = field(default_factory=dict)
+    value_maps: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def cell(self, row_locator: str, field_name: str) -> str:
+        """Locator of one value, e.g. ``CBC!F17``."""
+        return cell_locator(self.src_format, row_locator, self.source_columns.get(field_name, field_name))
+
+
+@dataclass
+class SourceFile:
+    """A landing file that was read (or tried): its hash is part of the run's record."""
+
+    study: str
+    site: str
+    path: str
+    sha256: str
+    format: str
+    profile: str
+    status: str  # read | unreadable | no_profile
+
+
+@dataclass
+class IngestResult:
+    study: str
+    forms: list[RawForm] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    files: list[SourceFile] = field(default_factory=list)
+
+    def frames_for(self, form: str) -> list[RawForm]:
+        return [f for f in self.forms if f.form == form]

@@ -1,0 +1,169 @@
+"""The whole flow as plain functions: ingest -> harmonize -> map -> publish -> report.
+
+Dagster assets (``dli_etl.assets``) call these same functions one step per asset; ``run_pipeline`` runs
+them in a loop for scripts, notebooks and tests that do not need an orchestrator.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+
+from dli_etl import __version__
+from dli_etl.findings import empty_findings
+from dli_etl.harmonize.study import ACCOUNTING_COLUMNS, HarmonizeResult, harmonize_study
+from dli_etl.ingest.apply_profile import ingest_study
+from dli_etl.ingest.raw_form import IngestResult
+from dli_etl.publish import PublishResult, publish
+from dli_etl.report import render_report, write_findings_xlsx
+from dli_etl.sdtm.dm import build_dm
+from dli_etl.sdtm.ex import build_ex
+from dli_etl.site_profile import SiteProfile, load_profiles
+
+STUDIES = ("DLIPRO", "DLIPLX")
+Echo = Callable[[str], None]
+
+
+@dataclass
+class StudyRun:
+    """Everything one study produced in one run."""
+
+    study: str
+    ingest: IngestResult
+    harmonized: HarmonizeResult
+    sdtm: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    out: Path
+    report: Path
+    findings_xlsx: Path
+    warehouse_url: str
+    subjects: dict[str, int]
+    findings_by_severity: dict[str, int]
+    accounting: pd.DataFrame
+    parquet_files: int
+    sql_tables: dict[str, int]
+
+
+def ingest(study: str, landing: Path, profiles: list[SiteProfile] | None = None) -> IngestResult:
+    """Read one study's landing files through its site profiles."""
+    return ingest_study(study, Path(landing), profiles if profiles is not None else load_profiles())
+
+
+def harmonize(ingested: IngestResult) -> HarmonizeResult:
+    """Typed forms, findings, quarantine and row accounting."""
+    return harmonize_study(ingested)
+
+
+def map_sdtm(harmonized: HarmonizeResult) -> dict[str, pd.DataFrame]:
+    """DM, EX and SUPPEX (plus EX lineage) from the curated forms."""
+    dm = build_dm(harmonized.study, harmonized.curated)
+    ex, suppex, ex_lineage = build_ex(harmonized.study, harmonized.curated, dm)
+    return {"dm": dm, "ex": ex, "suppex": suppex, "ex_lineage": ex_lineage}
+
+
+def all_findings(runs: list[StudyRun]) -> pd.DataFrame:
+    frames = [r.harmonized.findings for r in runs if not r.harmonized.findings.empty]
+    if not frames:
+        return empty_findings()
+    return pd.concat(frames, ignore_index=True).sort_values(["study", "severity", "rule_id", "finding_id"],
+                                                            kind="mergesort").reset_index(drop=True)
+
+
+def all_accounting(runs: list[StudyRun]) -> pd.DataFrame:
+    frames = [r.harmonized.accounting for r in runs if not r.harmonized.accounting.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(ACCOUNTING_COLUMNS))
+
+
+def output_tables(runs: list[StudyRun]) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """(Parquet path -> frame, SQL table -> frame). Parquet per study and pooled; SQL pooled by study."""
+    parquet: dict[str, pd.DataFrame] = {}
+    pooled: dict[str, list[pd.DataFrame]] = {}
+    for run in runs:
+        for domain, frame in run.sdtm.items():
+            parquet[f"sdtm/{run.study}/{domain}"] = frame
+            pooled.setdefault(f"sdtm_{domain}", []).append(frame)
+        for form, frame in run.harmonized.curated.items():
+            parquet[f"curated/{run.study}/{form}"] = frame
+            pooled.setdefault(f"curated_{form}", []).append(frame)
+        for form, frame in run.harmonized.quarantine.items():
+            parquet[f"quarantine/{run.study}/{form}"] = frame
+            pooled.setdefault(f"quarantine_{form}", []).append(frame)
+        for form, frame in run.harmonized.staged.items():
+            parquet[f"staged/{run.study}/{form}"] = frame
+    sql = {name: pd.concat(frames, ignore_index=True) for name, frames in pooled.items()}
+    for domain in ("dm", "ex", "suppex"):
+        if f"sdtm_{domain}" in sql:
+            parquet[f"sdtm/pooled/{domain}"] = sql[f"sdtm_{domain}"]
+    findings = all_findings(runs)
+    accounting = all_accounting(runs)
+    parquet["findings/findings"] = findings
+    parquet["findings/row_accounting"] = accounting
+    sql["findings"] = findings
+    sql["row_accounting"] = accounting
+    return parquet, sql
+
+
+def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url: str | None = None,
+                  run_id: str | None = None) -> RunSummary:
+    """Publish Parquet + SQL, write the findings workbook, the HTML report and the run manifest."""
+    out = Path(out)
+    run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    parquet, sql = output_tables(runs)
+    published: PublishResult = publish(parquet, sql, out, warehouse_url)
+    findings = parquet["findings/findings"]
+    accounting = parquet["findings/row_accounting"]
+    xlsx = write_findings_xlsx(findings, out / "report" / "findings.xlsx")
+    files = [asdict(f) for r in runs for f in r.ingest.files]
+    subjects = {r.study: int(len(r.sdtm.get("dm", []))) for r in runs}
+    context = {
+        "run_id": run_id, "generated": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "version": __version__,
+        "landing": str(landing), "subjects": subjects, "findings": findings, "accounting": accounting,
+        "files": files, "findings_xlsx": "findings.xlsx", "findings_parquet": "../findings/findings.parquet",
+        "staged": {f"{r.study} {form}": len(frame) for r in runs for form, frame in sorted(r.harmonized.staged.items())},
+    }
+    report = render_report(context, out / "report" / "dq_report.html")
+    manifest = {
+        "run_id": run_id, "dli_etl_version": __version__, "landing": str(landing), "inputs": files,
+        "subjects": subjects, "rows": accounting[["rows_in", "rows_curated", "rows_quarantined"]].sum().astype(int).to_dict()
+        if not accounting.empty else {},
+        "findings_by_severity": findings.groupby("severity").size().astype(int).to_dict() if not findings.empty else {},
+        "warehouse_url": _redact(published.warehouse_url), "sql_tables": published.sql_tables,
+    }
+    (out / "run_manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    return RunSummary(run_id, out, report, xlsx, published.warehouse_url, subjects,
+                      manifest["findings_by_severity"], accounting, len(published.parquet_files), published.sql_tables)
+
+
+def _redact(url: str) -> str:
+    """Never write a warehouse password into a file."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        creds, host = rest.rsplit("@", 1)
+        return f"{scheme}://{creds.split(':')[0]}:***@{host}"
+    return url
+
+
+def run_pipeline(landing: Path, out: Path, warehouse_url: str | None = None, profiles_dir: Path | None = None,
+                 echo: Echo | None = None) -> RunSummary:
+    """Run every step for both studies without Dagster."""
+    say = echo or (lambda _msg: None)
+    profiles = load_profiles(profiles_dir)
+    runs = []
+    for study in STUDIES:
+        say(f"{study}: ingest")
+        ingested = ingest(study, landing, profiles)
+        say(f"{study}: harmonize {len(ingested.forms)} raw forms from {len(ingested.files)} files")
+        harmonized = harmonize(ingested)
+        runs.append(StudyRun(study, ingested, harmonized, map_sdtm(harmonized)))
+    say("publish")
+    return write_outputs(runs, out, landing, warehouse_url)

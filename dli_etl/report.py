@@ -1,0 +1,79 @@
+"""The data-quality report: one self-contained HTML file (no CDN, renders offline) plus the findings
+table as Parquet and as an xlsx a data manager can filter."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell.cell import TYPE_STRING
+from openpyxl.styles import Font, PatternFill
+
+_XLSX_COLUMNS = ("finding_id", "severity", "rule_id", "category", "study", "site", "subjid", "form", "field",
+                 "value", "expected", "message", "src_file", "src_locator")
+
+
+def write_findings_xlsx(findings: pd.DataFrame, path: Path) -> Path:
+    """Findings as a workbook: frozen header, filters, every cell written as text (never a formula)."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Findings"
+    ws.append(list(_XLSX_COLUMNS))
+    for cell in ws[1]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="305496")
+    for row in findings[list(_XLSX_COLUMNS)].itertuples(index=False):
+        ws.append(["" if pd.isna(v) else str(v) for v in row])
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            cell.data_type = TYPE_STRING  # site text such as "=1+1" stays text
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+    for col, width in zip("ABCDEFGHIJKLMN", (14, 9, 26, 13, 9, 7, 10, 12, 14, 18, 18, 70, 40, 50), strict=True):
+        ws.column_dimensions[col].width = width
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def _heat(value: int, peak: int) -> str:
+    if value == 0 or peak == 0:
+        return ""
+    alpha = 0.15 + 0.75 * value / peak
+    return f"background: rgba(192, 57, 43, {alpha:.2f}); color: {'#fff' if alpha > 0.5 else '#000'}"
+
+
+def render_report(context: dict, path: Path) -> Path:
+    """Render the HTML report from a summary context built by the pipeline."""
+    findings: pd.DataFrame = context["findings"]
+    accounting: pd.DataFrame = context["accounting"]
+    by_severity = findings.groupby("severity").size().to_dict() if not findings.empty else {}
+    by_site = (findings.pivot_table(index=["study", "site"], columns="severity", values="finding_id", aggfunc="count",
+                                    fill_value=0).reset_index() if not findings.empty else pd.DataFrame())
+    by_rule = (findings.groupby(["rule_id", "severity", "category"]).agg(count=("finding_id", "count"),
+                                                                        example=("message", "first")).reset_index()
+               .sort_values(["severity", "count"], ascending=[True, False]) if not findings.empty else pd.DataFrame())
+    heat = pd.DataFrame()
+    if not findings.empty:
+        heat = findings.assign(where=findings["study"] + " " + findings["site"].fillna("")).pivot_table(
+            index="where", columns="rule_id", values="finding_id", aggfunc="count", fill_value=0)
+    peak = int(heat.to_numpy().max()) if not heat.empty else 0
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    template = env.from_string((resources.files("dli_etl") / "templates" / "report.html").read_text(encoding="utf-8"))
+    html = template.render(
+        **{k: v for k, v in context.items() if k not in ("findings", "accounting")},
+        by_severity=by_severity,
+        accounting=accounting.to_dict("records"),
+        totals=accounting[["rows_in", "rows_curated", "rows_quarantined"]].sum().to_dict() if not accounting.empty else {},
+        by_site=by_site.to_dict("records"), site_columns=[c for c in ("error", "warning", "info") if c in by_site.columns],
+        by_rule=by_rule.to_dict("records"),
+        heat_rows=[(idx, [(int(v), _heat(int(v), peak)) for v in row]) for idx, row in heat.iterrows()],
+        heat_columns=list(heat.columns),
+        listing=findings.head(500).fillna("").to_dict("records"), listing_total=len(findings),
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    return path

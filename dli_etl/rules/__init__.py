@@ -1,0 +1,1 @@
+"""Clinical and data rules: pure, table-driven functions with their own tests."""

@@ -1,0 +1,81 @@
+"""MAGIC acute GVHD organ staging and overall grade (Harris et al., BBMT 2016;22:4-10).
+
+Thresholds are in ``reference/clinical.md`` section 1. Bilirubin is in mg/dL, stool volume in mL/day
+(adult). The overall grade is evaluated top-down, first match wins; it is *not* the maximum organ stage.
+"""
+
+from __future__ import annotations
+
+import math
+
+# (upper bound inclusive, stage) pairs, evaluated in order. Bands follow the published table;
+# values between 3.0 and 3.1 mg/dL are read as "> 3" (stage 2), the usual reading noted in clinical.md.
+_LIVER_BANDS: tuple[tuple[float, int], ...] = ((2.0, 0), (3.0, 1), (6.0, 2), (15.0, 3), (math.inf, 4))
+
+
+def skin_stage(bsa_percent: float, bullae_and_desquamation: bool = False) -> int:
+    """Skin stage from the % body surface area with active erythematous GVHD rash."""
+    if bsa_percent <= 0:
+        return 0
+    if bsa_percent < 25:
+        return 1
+    if bsa_percent <= 50:
+        return 2
+    # Stage 4 needs erythroderma plus bullae and desquamation > 5% BSA; erythroderma alone is stage 3.
+    return 4 if bullae_and_desquamation else 3
+
+
+def liver_stage(bilirubin_mg_dl: float) -> int:
+    """Liver stage from total bilirubin in mg/dL (< 2 is stage 0)."""
+    if bilirubin_mg_dl < 2.0:
+        return 0
+    for upper, stage in _LIVER_BANDS[1:]:
+        if bilirubin_mg_dl <= upper:
+            return stage
+    return 4
+
+
+def upper_gi_stage(persistent_nausea_vomiting_anorexia: bool) -> int:
+    """Upper GI has only stages 0 and 1."""
+    return 1 if persistent_nausea_vomiting_anorexia else 0
+
+
+def lower_gi_stage_adult(
+    stool_ml_per_day: float | None = None,
+    episodes_per_day: float | None = None,
+    severe_pain_or_bloody_stool: bool = False,
+) -> int:
+    """Adult lower-GI stage; volume and episodes are alternatives, the higher stage is taken."""
+    if severe_pain_or_bloody_stool:
+        return 4
+    by_volume = 0
+    if stool_ml_per_day is not None:
+        if stool_ml_per_day > 1500:
+            by_volume = 3
+        elif stool_ml_per_day >= 1000:
+            by_volume = 2
+        elif stool_ml_per_day >= 500:
+            by_volume = 1
+    by_episodes = 0
+    if episodes_per_day is not None:
+        if episodes_per_day > 7:
+            by_episodes = 3
+        elif episodes_per_day >= 5:
+            by_episodes = 2
+        elif episodes_per_day >= 3:
+            by_episodes = 1
+    # The table gives no tie-break; taking the higher stage is the documented SAP choice.
+    return max(by_volume, by_episodes)
+
+
+def magic_overall_grade(skin: int, liver: int, upper_gi: int, lower_gi: int) -> int:
+    """MAGIC overall clinical grade 0-4 from organ stages (first matching rule wins)."""
+    if skin == 4 or liver == 4 or lower_gi == 4:
+        return 4
+    if liver in (2, 3) or lower_gi in (2, 3):
+        return 3
+    if skin == 3 or liver == 1 or upper_gi == 1 or lower_gi == 1:
+        return 2
+    if skin in (1, 2):
+        return 1
+    return 0

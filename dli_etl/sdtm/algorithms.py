@@ -1,0 +1,62 @@
+"""The shared SDTM algorithms: study day (no day 0), sequence numbers, variable order and labels.
+
+Each takes a frame and returns a new one; inputs are never mutated.
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+from importlib import resources
+
+import pandas as pd
+
+
+def study_day(dtc: pd.Series, rfstdtc: pd.Series) -> pd.Series:
+    """--DY: date - RFSTDTC + 1 on or after the reference day, date - RFSTDTC before it (no day 0).
+
+    Only complete dates give a day; partial dates stay null rather than being imputed.
+    """
+    complete = r"^\d{4}-\d{2}-\d{2}"
+    when = pd.to_datetime(dtc.where(dtc.astype("string").str.match(complete).fillna(False)).str.slice(0, 10),
+                          errors="coerce", format="%Y-%m-%d")
+    ref = pd.to_datetime(rfstdtc.where(rfstdtc.astype("string").str.match(complete).fillna(False)).str.slice(0, 10),
+                         errors="coerce", format="%Y-%m-%d")
+    delta = (when - ref).dt.days
+    return delta.where(delta < 0, delta + 1).astype("Int64")
+
+
+def sequence_numbers(frame: pd.DataFrame, by: str, order: list[str], name: str) -> pd.DataFrame:
+    """--SEQ: 1..n per subject in a stable sort order."""
+    out = frame.sort_values([by, *order], kind="mergesort").copy()
+    out[name] = (out.groupby(by).cumcount() + 1).astype("Int64")
+    return out
+
+
+@lru_cache(maxsize=1)
+def variable_metadata() -> pd.DataFrame:
+    """Variable order, labels and types per domain (``specs/sdtm_variables.csv``)."""
+    text = (resources.files("dli_etl") / "specs" / "sdtm_variables.csv").read_text(encoding="utf-8")
+    return pd.DataFrame(list(csv.DictReader(text.splitlines())))
+
+
+def conform(frame: pd.DataFrame, domain: str) -> pd.DataFrame:
+    """Columns in SDTMIG order for ``domain``; missing variables are added empty, extras dropped."""
+    meta = variable_metadata()
+    rows = meta[meta["domain"] == domain]
+    out = pd.DataFrame(index=frame.index)
+    for _, var in rows.iterrows():
+        name = var["variable"]
+        if name in frame.columns:
+            out[name] = frame[name]
+        else:
+            out[name] = pd.Series(pd.NA, index=frame.index, dtype="Float64" if var["type"] == "Num" else "string")
+        if var["type"] == "Char":
+            out[name] = out[name].astype("string")
+    return out.reset_index(drop=True)
+
+
+def labels(domain: str) -> dict[str, str]:
+    meta = variable_metadata()
+    rows = meta[meta["domain"] == domain]
+    return dict(zip(rows["variable"], rows["label"], strict=True))

@@ -1,0 +1,67 @@
+"""DM (Demographics): one row per enrolled subject with arm, reference dates and death."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dli_etl.sdtm.algorithms import conform
+from dli_etl.specs import load_spec
+
+
+def _first(frame: pd.DataFrame | None, columns: list[str]) -> pd.DataFrame:
+    if frame is None or frame.empty:
+        return pd.DataFrame({c: pd.Series(dtype="string") for c in ["usubjid", *columns]})
+    return frame.drop_duplicates("usubjid", keep="first")[["usubjid", *columns]]
+
+
+def age_in_years(birth: pd.Series, reference: pd.Series) -> pd.Series:
+    """Completed years at the reference date; null when either date is incomplete."""
+    b = pd.to_datetime(birth.str.slice(0, 10), errors="coerce", format="%Y-%m-%d")
+    r = pd.to_datetime(reference.str.slice(0, 10), errors="coerce", format="%Y-%m-%d")
+    years = r.dt.year - b.dt.year - ((r.dt.month < b.dt.month) | ((r.dt.month == b.dt.month) & (r.dt.day < b.dt.day)))
+    return years.astype("Float64")
+
+
+def build_dm(study: str, curated: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """DM from curated enrollment, randomization, DLI and follow-up.
+
+    RFSTDTC is the protocol's time origin (randomization for DLIPRO, informed consent for DLIPLX, per
+    ``specs/studies.yaml``); RFXSTDTC/RFXENDTC the first/last DLI; RFENDTC/RFPENDTC the last contact or death.
+    """
+    params = load_spec("studies")[study]
+    enrollment = curated.get("enrollment")
+    if enrollment is None or enrollment.empty:
+        return conform(pd.DataFrame(), "DM")
+    dm = enrollment.drop_duplicates("usubjid", keep="first").copy()
+    dm = dm.merge(_first(curated.get("randomization"), ["randdt", "armcd"]), on="usubjid", how="left")
+    dm = dm.merge(_first(curated.get("followup"), ["last_contact", "death", "death_date"]), on="usubjid", how="left")
+    dli = curated.get("dli")
+    if dli is not None and not dli.empty:
+        complete = dli[dli["dlidt"].str.len() == 10]
+        span = complete.groupby("usubjid")["dlidt"].agg(["min", "max"]).rename(columns={"min": "RFXSTDTC", "max": "RFXENDTC"})
+        dm = dm.merge(span, left_on="usubjid", right_index=True, how="left")
+    else:
+        dm["RFXSTDTC"] = pd.NA
+        dm["RFXENDTC"] = pd.NA
+    arms: dict[str, str] = params["arms"]
+    if params.get("single_arm"):
+        dm["armcd"] = params["single_arm"]
+    out = pd.DataFrame({
+        "STUDYID": study, "DOMAIN": "DM", "USUBJID": dm["usubjid"], "SUBJID": dm["subjid"],
+        "RFSTDTC": dm[params["reference_start"]] if params["reference_start"] in dm.columns else pd.NA,
+        "RFICDTC": dm["rficdtc"], "SITEID": dm["site"], "BRTHDTC": dm["brthdtc"], "SEX": dm["sex"],
+        "ARMCD": dm["armcd"], "ARM": dm["armcd"].map(arms), "COUNTRY": "CHN", "AGEU": "YEARS",
+        "RFXSTDTC": dm["RFXSTDTC"], "RFXENDTC": dm["RFXENDTC"],
+    })
+    died = dm["death"].eq("Y").fillna(False).astype(bool)
+    out["DTHDTC"] = dm["death_date"].where(died)
+    out["DTHFL"] = pd.Series("Y", index=out.index).where(died)
+    out["RFPENDTC"] = dm["death_date"].where(died, dm["last_contact"])
+    out["RFENDTC"] = out["RFPENDTC"]
+    out["AGE"] = age_in_years(dm["brthdtc"], dm["rficdtc"])
+    treated = out["RFXSTDTC"].notna()
+    # Preemptive DLI is given only on MRD conversion: an untreated PREEMPT subject still follows the arm.
+    follows_arm = treated | out["ARMCD"].eq("PREEMPT").fillna(False)
+    out["ACTARMCD"] = out["ARMCD"].where(follows_arm, "NOTTRT")
+    out["ACTARM"] = out["ARM"].where(follows_arm, "Not Treated")
+    return conform(out.sort_values("USUBJID", kind="mergesort"), "DM")

@@ -1,0 +1,1 @@
+"""Synthetic source generator: realistic, messy landing files for both DLI studies, with a defect manifest."""
