@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import Any
 
 import yaml
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_spec(name: str) -> dict[str, Any]:
     """A shipped spec file by name (``forms``, ``codelists``, ``studies``, ``rules``)."""
     text = (resources.files("dli_etl") / "specs" / f"{name}.yaml").read_text(encoding="utf-8")

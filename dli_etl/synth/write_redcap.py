@@ -54,7 +54,7 @@ def write_redcap(
     dictionary: list[list[str]] = [["record_id", "demographics", "", "text", "Study ID", "", "", "", "", "", "", "",
                                     "", "", "", "", "", ""]]
     columns = ["record_id", "redcap_event_name", "redcap_repeat_instrument", "redcap_repeat_instance"]
-    for form, spec in profile.forms.items():
+    for spec in profile.forms.values():
         instrument = spec["instrument"]
         names = list(spec["fields"])
         if instrument == "demographics":

@@ -9,6 +9,8 @@ written as Excel serial numbers.
 from __future__ import annotations
 
 import hashlib
+import re
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 
@@ -122,4 +124,18 @@ def write_site_workbook(
     wb.properties.modified = datetime(2026, 11, 1)
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
+    _fix_zip_timestamps(path)
     return where
+
+
+def _fix_zip_timestamps(path: Path) -> None:
+    """An xlsx is a zip whose entries carry the save time; fix them so a seed gives identical bytes."""
+    with zipfile.ZipFile(path) as source:
+        entries = [(info, source.read(info.filename)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as target:
+        for info, data in entries:
+            if info.filename == "docProps/core.xml":  # openpyxl stamps "modified" with the save time
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2026-11-01T00:00:00Z", data)
+            fixed = zipfile.ZipInfo(info.filename, date_time=(2026, 11, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(fixed, data)

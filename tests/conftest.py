@@ -1,0 +1,50 @@
+"""Shared fixtures: generated landing data (with and without defects) and pipeline runs over them.
+
+Generation and the pipeline are run once per test session; tests read their outputs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from dli_etl.pipeline import RunSummary, run_pipeline
+from dli_etl.synth.generate import GenerateResult, generate
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+PUBLIC = SHARED / "reference" / "public-data"
+SEED = 20261101
+
+
+@pytest.fixture(scope="session")
+def public_data() -> Path:
+    assert PUBLIC.is_dir(), f"../shared is expected beside the repository (looked for {PUBLIC})"
+    return PUBLIC
+
+
+@pytest.fixture(scope="session")
+def generated_defects(tmp_path_factory) -> GenerateResult:
+    return generate(tmp_path_factory.mktemp("gen_defects"), seed=SEED, defect_rate=0.03)
+
+
+@pytest.fixture(scope="session")
+def generated_clean(tmp_path_factory) -> GenerateResult:
+    return generate(tmp_path_factory.mktemp("gen_clean"), seed=SEED, defect_rate=0.0)
+
+
+@pytest.fixture(scope="session")
+def run_defects(generated_defects, tmp_path_factory) -> RunSummary:
+    return run_pipeline(generated_defects.landing, tmp_path_factory.mktemp("out_defects"))
+
+
+@pytest.fixture(scope="session")
+def run_clean(generated_clean, tmp_path_factory) -> RunSummary:
+    return run_pipeline(generated_clean.landing, tmp_path_factory.mktemp("out_clean"))
+
+
+@pytest.fixture(scope="session")
+def manifest(generated_defects) -> pd.DataFrame:
+    return pd.read_csv(generated_defects.manifest, dtype=str, keep_default_na=False)

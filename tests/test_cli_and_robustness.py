@@ -1,0 +1,99 @@
+"""The command line, broken inputs that must not stop a run, and onboarding a site by profile alone."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from dli_etl.cli import main
+from dli_etl.pipeline import run_pipeline
+
+
+def test_help_lists_commands_and_outputs(capsys):
+    try:
+        main(["--help"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    text = capsys.readouterr().out
+    for word in ("generate", "run", "demo", "examples", "dq_report.html", "warehouse.sqlite"):
+        assert word in text
+
+
+def test_console_script_is_installed():
+    exe = shutil.which("dli-etl")
+    assert exe, "pip install should put dli-etl on PATH"
+    out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("dli-etl ")
+
+
+def test_run_without_landing_folder_says_what_to_do(tmp_path, capsys):
+    assert main(["run", "--landing", str(tmp_path / "nope"), "--out", str(tmp_path / "o"), "--no-dagster"]) == 2
+    assert "dli-etl generate" in capsys.readouterr().err
+
+
+def test_generate_then_plain_run(tmp_path, capsys):
+    assert main(["generate", "--out", str(tmp_path), "--seed", "3", "--defect-rate", "0"]) == 0
+    assert main(["run", "--landing", str(tmp_path / "landing"), "--out", str(tmp_path / "o"), "--no-dagster"]) == 0
+    out = capsys.readouterr().out
+    assert "0 error" in out and "report" in out
+
+
+def test_broken_files_become_findings_and_the_run_goes_on(generated_clean, public_data, tmp_path):
+    landing = tmp_path / "landing"
+    shutil.copytree(generated_clean.landing, landing)
+    shutil.copy(public_data / "odm-odmlib" / "test_odm_001.xml", landing / "DLIPRO" / "edc" / "late_export.xml")
+    (landing / "DLIPRO" / "sites" / "S01" / "DLIPRO_S01_extra.xlsx").write_bytes(b"not a zip file")
+    (landing / "DLIPRO" / "sites" / "S02" / "notes.txt").write_text("call the site on Monday")
+    summary = run_pipeline(landing, tmp_path / "out")
+    findings = pd.read_parquet(tmp_path / "out" / "findings" / "findings.parquet")
+    unreadable = findings[findings["rule_id"] == "INGEST-FILE-UNREADABLE"]
+    assert set(unreadable["src_file"]) == {"DLIPRO/edc/late_export.xml", "DLIPRO/sites/S01/DLIPRO_S01_extra.xlsx"}
+    assert unreadable["message"].str.contains("Ask the site for a fresh export").all()
+    assert "DLIPRO/sites/S02/notes.txt" in set(findings.loc[findings["rule_id"] == "INGEST-NO-PROFILE", "src_file"])
+    assert summary.subjects == {"DLIPRO": 200, "DLIPLX": 28}  # the readable files still made it through
+
+
+def test_wrong_column_is_a_finding(generated_clean, tmp_path):
+    import openpyxl
+
+    landing = tmp_path / "landing"
+    shutil.copytree(generated_clean.landing, landing)
+    path = next((landing / "DLIPRO" / "sites" / "S04").glob("*.xlsx"))
+    wb = openpyxl.load_workbook(path)
+    wb["CBC"]["C1"] = "Leucocytes"  # the profile expects "WBC (10^9/L)"
+    wb.save(path)
+    run_pipeline(landing, tmp_path / "out")
+    findings = pd.read_parquet(tmp_path / "out" / "findings" / "findings.parquet")
+    missing = findings[findings["rule_id"] == "INGEST-COLUMN-MISSING"]
+    assert missing.iloc[0]["expected"] == "WBC (10^9/L)" and missing.iloc[0]["src_locator"] == "CBC!1"
+    unmapped = findings[findings["rule_id"] == "INGEST-COLUMN-UNMAPPED"]
+    assert unmapped.iloc[0]["value"] == "Leucocytes"
+
+
+def test_new_site_is_onboarded_with_a_profile_only(generated_clean, tmp_path):
+    """Copy a site's workbook as a new site S07 and describe it in a profile folder: no code change."""
+    landing = tmp_path / "landing"
+    shutil.copytree(generated_clean.landing, landing)
+    (landing / "DLIPRO" / "sites" / "S07").mkdir()
+    shutil.copy(next((landing / "DLIPRO" / "sites" / "S02").glob("*.xlsx")),
+                landing / "DLIPRO" / "sites" / "S07" / "labs.xlsx")
+    shipped = Path(__file__).resolve().parents[1] / "dli_etl" / "site_profiles" / "DLIPRO" / "S02.yaml"
+    profile = yaml.safe_load(shipped.read_text(encoding="utf-8"))
+    profile.update(site="S07", files=["sites/S07/*.xlsx"], source_name="New site")
+    profiles = tmp_path / "profiles"
+    profiles.mkdir()
+    (profiles / "S07.yaml").write_text(yaml.safe_dump(profile, allow_unicode=True), encoding="utf-8")
+    run_pipeline(landing, tmp_path / "out", profiles_dir=profiles)
+    staged = pd.read_parquet(tmp_path / "out" / "staged" / "DLIPRO" / "cbc.parquet")
+    assert "S07" in set(staged["site"])
+    findings = pd.read_parquet(tmp_path / "out" / "findings" / "findings.parquet")
+    assert "DLIPRO/sites/S07/labs.xlsx" not in set(findings.loc[findings["rule_id"] == "INGEST-NO-PROFILE", "src_file"])
+
+
+def test_module_entry_point():
+    out = subprocess.run([sys.executable, "-m", "dli_etl.cli", "generate", "--help"], capture_output=True, text=True,
+                         check=True).stdout
+    assert "--seed" in out

@@ -1,0 +1,148 @@
+"""From landing files to published tables: clean data gives no errors; planted defects are all found."""
+
+import sqlite3
+
+import pandas as pd
+import pytest
+
+from dli_etl.harmonize.study import HARMONIZED_FORMS
+from dli_etl.ingest.odm_reader import read_odm
+
+
+def read_findings(summary) -> pd.DataFrame:
+    return pd.read_parquet(summary.out / "findings" / "findings.parquet")
+
+# The rule a data manager should see for each planted defect class.
+RULE_FOR_CLASS = {
+    "dose_power_of_ten": "DOSE-POWER-OF-TEN",
+    "dose_wrong_unit": "DOSE-NOT-PER-KG",
+    "impossible_date": "DATE-INVALID",
+    "dli_before_transplant": "ORDER-DLI-BEFORE-HSCT",
+    "dli_outside_window": "PD-PROPH-DLI-WINDOW",
+    "duplicate_subject": "ID-DUPLICATE-SUBJECT",
+    "unknown_subject": "ID-UNKNOWN-SUBJECT",
+    "missing_required": "REQ-MISSING",
+    "identifier_column": "PRIV-UNDECLARED-IDENTIFIER",
+}
+COVERED = set(HARMONIZED_FORMS) | {"ingest"}
+
+
+def test_clean_data_has_no_error_findings(run_clean):
+    findings = read_findings(run_clean)
+    assert (findings["severity"] == "error").sum() == 0, findings.head(10).to_string()
+
+
+def test_clean_data_gives_dm_for_all_228_subjects(run_clean, generated_clean):
+    assert run_clean.subjects == {"DLIPRO": 200, "DLIPLX": 28}
+    dm = pd.read_parquet(run_clean.out / "sdtm" / "pooled" / "dm.parquet")
+    assert len(dm) == 228 and dm["USUBJID"].is_unique
+    assert set(dm.loc[dm["STUDYID"] == "DLIPRO", "ARMCD"]) == {"PROPH", "PREEMPT"}
+    assert set(dm.loc[dm["STUDYID"] == "DLIPLX", "ARMCD"]) == {"DLIPLX"}
+
+
+def test_ex_has_one_record_per_dli(run_clean, generated_clean):
+    odm = read_odm(next((generated_clean.landing / "DLIPRO" / "edc").glob("*.xml")))
+    ex = pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / "ex.parquet")
+    assert len(ex) == len(odm.item_groups["IG.DLI"])
+    assert (ex["EXDOSE"].between(8, 12)).all()  # 1.0e8 MNC/kg +-20% in 10^7/kg
+    assert set(ex["EXDOSU"]) == {"10^7/kg"}
+    supp = pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / "suppex.parquet")
+    assert supp["QVAL"].astype(float).between(2.4, 3.6).all()  # CD3+ 3.0e7/kg in 10^7/kg
+
+
+@pytest.mark.parametrize("run_name", ["run_clean", "run_defects"])
+def test_every_row_is_curated_or_quarantined(run_name, request):
+    summary = request.getfixturevalue(run_name)
+    acc = summary.accounting
+    assert not acc.empty
+    assert (acc["rows_in"] == acc["rows_curated"] + acc["rows_quarantined"]).all()
+    for study in ("DLIPRO", "DLIPLX"):
+        for form in set(acc.loc[acc["study"] == study, "form"]):
+            curated = pd.read_parquet(summary.out / "curated" / study / f"{form}.parquet")
+            held = pd.read_parquet(summary.out / "quarantine" / study / f"{form}.parquet")
+            assert len(curated) + len(held) == acc.loc[(acc["study"] == study) & (acc["form"] == form), "rows_in"].sum()
+            assert held["quarantine_reasons"].notna().all()
+
+
+def test_every_planted_defect_is_found_by_its_rule(run_defects, manifest):
+    findings = read_findings(run_defects)
+    covered = manifest[manifest["covered_by"].isin(COVERED)]
+    assert set(covered["defect_class"]) == set(RULE_FOR_CLASS), "every covered class is planted at least once"
+    missed = []
+    for _, defect in covered.iterrows():
+        rule = RULE_FOR_CLASS[defect["defect_class"]]
+        hits = findings[(findings["rule_id"] == rule) & (findings["study"] == defect["study"])
+                        & (findings["field"] == defect["field"])]
+        if defect["defect_class"] == "identifier_column":
+            hits = hits[hits["src_file"] == defect["file"]]
+        else:
+            hits = hits[(hits["subjid"] == defect["subjid"]) & (hits["src_file"] == defect["file"])
+                        & hits["src_locator"].str.startswith(defect["locator"])]
+        if hits.empty:
+            missed.append(f"{defect['defect_class']} {defect['study']} {defect['subjid']} {defect['field']}")
+    recall = 1 - len(missed) / len(covered)
+    assert not missed, f"recall {recall:.1%}; missed: {missed}"
+
+
+def test_every_error_finding_points_at_a_planted_defect(run_defects, manifest):
+    """Precision at row level: no error on a row the generator left clean."""
+    findings = read_findings(run_defects)
+    errors = findings[findings["severity"] == "error"]
+    planted = manifest[["file", "locator"]].drop_duplicates()
+    unexplained = []
+    for _, f in errors.iterrows():
+        rows = planted[planted["file"] == f["src_file"]]
+        if f["rule_id"] == "PRIV-UNDECLARED-IDENTIFIER" and not rows.empty:
+            continue
+        if not any(f["src_locator"].startswith(loc) for loc in rows["locator"]):
+            unexplained.append(f"{f['rule_id']} {f['src_locator']}")
+    assert not unexplained
+
+
+def test_quarantined_rows_carry_their_reasons(run_defects):
+    held = pd.read_parquet(run_defects.out / "quarantine" / "DLIPRO" / "dli.parquet")
+    assert len(held) > 0
+    reasons = set(";".join(held["quarantine_reasons"]).split(";"))
+    assert {"DOSE-POWER-OF-TEN", "DATE-INVALID", "ORDER-DLI-BEFORE-HSCT"} <= reasons
+
+
+def test_protocol_deviation_is_a_warning_and_the_row_is_curated(run_defects):
+    findings = read_findings(run_defects)
+    deviations = findings[findings["rule_id"] == "PD-PROPH-DLI-WINDOW"]
+    assert len(deviations) > 0 and set(deviations["severity"]) == {"warning"}
+    curated = pd.read_parquet(run_defects.out / "curated" / "DLIPRO" / "dli.parquet")
+    assert set(deviations["subjid"]) <= set(curated["subjid"])
+
+
+def test_identifier_values_never_reach_outputs(run_defects, generated_defects):
+    import openpyxl
+
+    names = set()
+    for path in generated_defects.landing.rglob("*.xlsx"):
+        wb = openpyxl.load_workbook(path, read_only=True)
+        for ws in wb.worksheets:
+            rows = list(ws.iter_rows(values_only=True))
+            for i, header in enumerate(rows[0] if rows else []):
+                if header in ("Patient name", "患者姓名"):
+                    names.update(str(r[i]) for r in rows[1:] if r[i])
+    assert names, "the defect data should contain a name column"
+    for path in run_defects.out.rglob("*"):
+        if path.suffix in (".parquet", ".html", ".json"):
+            text = path.read_bytes().decode("utf-8", errors="ignore")
+            assert not any(name in text for name in names), path
+
+
+def test_sql_warehouse_holds_the_same_tables(run_defects):
+    db = run_defects.out / "warehouse.sqlite"
+    with sqlite3.connect(db) as con:
+        tables = {r[0] for r in con.execute("select name from sqlite_master where type='table'")}
+        assert {"sdtm_dm", "sdtm_ex", "findings", "row_accounting", "quarantine_dli", "curated_dli"} <= tables
+        dm_rows = con.execute("select count(*) from sdtm_dm").fetchone()[0]
+    assert dm_rows == sum(run_defects.subjects.values())
+
+
+def test_dm_variables_in_sdtm_order(run_clean):
+    dm = pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / "dm.parquet")
+    assert list(dm.columns[:4]) == ["STUDYID", "DOMAIN", "USUBJID", "SUBJID"]
+    assert dm["RFSTDTC"].str.match(r"^\d{4}-\d{2}-\d{2}$").all()
+    assert (dm["AGE"] >= 18).all() and set(dm["AGEU"]) == {"YEARS"}
