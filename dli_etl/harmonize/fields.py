@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from dli_etl.rules.cell_dose import parse_cell_dose
-from dli_etl.rules.dates import STATUS_INVALID, STATUS_PARTIAL, parse_date_column
+from dli_etl.rules.dates import STATUS_AMBIGUOUS, STATUS_INVALID, STATUS_PARTIAL, parse_date_column
+from dli_etl.rules.mrd import parse_mrd_result
 
 
 @dataclass
@@ -42,8 +43,11 @@ def standardize_date(text: pd.Series, date_format: str | None) -> FieldResult:
     parsed = parse_date_column(text, date_format)
     invalid = (parsed["status"] == STATUS_INVALID).astype(bool)
     partial = (parsed["status"] == STATUS_PARTIAL).astype(bool)
+    ambiguous = (parsed["status"] == STATUS_AMBIGUOUS).astype(bool)
     shown = "YYYY-MM-DD" if date_format in (None, "iso") else date_format
-    return FieldResult(parsed["iso"], problems={"DATE-INVALID": (invalid, shown), "DATE-PARTIAL": (partial, shown)})
+    return FieldResult(parsed["iso"], problems={
+        "DATE-INVALID": (invalid, shown), "DATE-PARTIAL": (partial, shown),
+        "DATE-AMBIGUOUS": (ambiguous, f"two-digit year; the site writes {shown}")})
 
 
 def standardize_number(text: pd.Series, integer: bool) -> FieldResult:
@@ -66,3 +70,40 @@ def standardize_cell_dose(text: pd.Series) -> FieldResult:
     unreadable = ((problem != "") & (problem != "missing") & ~not_per_kg).astype(bool)
     return FieldResult(values, extra={"_text": text.astype("string")},
                        problems={"DOSE-NOT-PER-KG": (not_per_kg, problem), "DOSE-UNREADABLE": (unreadable, problem)})
+
+
+def _convert(values: pd.Series, rule: str) -> pd.Series:
+    op, number = rule[0], float(rule[1:])
+    return values / number if op == "/" else values * number
+
+
+def standardize_lab(text: pd.Series, analyte: str, source_unit: str | None, units_spec: dict) -> FieldResult:
+    """A lab value in the analyte's canonical unit (e.g. Hb g/L -> g/dL, bilirubin umol/L -> mg/dL)."""
+    spec = units_spec[analyte]
+    number = standardize_number(text, integer=False)
+    unit = source_unit or spec["unit"]
+    rule = spec["convert"].get(unit)
+    low, high = (float(x) for x in spec["plausible"])
+    if rule is None:
+        unknown = (~blank(text)).astype(bool)
+        return FieldResult(pd.Series(pd.NA, index=text.index, dtype="Float64"),
+                           problems={**number.problems, "UNIT-UNKNOWN": (unknown, unit)})
+    values = _convert(number.values, rule).round(4)
+    implausible = (values.notna() & ((values < low) | (values > high))).fillna(False).astype(bool)
+    return FieldResult(values.where(~implausible), extra={"_orig": text.astype("string")},
+                       problems={**number.problems, "LAB-IMPLAUSIBLE": (implausible, f"{low:g}-{high:g} {spec['unit']}")})
+
+
+def standardize_mrd(text: pd.Series) -> FieldResult:
+    """MRD results: value in percent, censoring sign, qualitative result; >100% and unreadable reported."""
+    parsed = text.astype("string").map(lambda v: parse_mrd_result(None if pd.isna(v) else str(v)))
+    value = pd.Series([p.value_pct if not p.problem else None for p in parsed], index=text.index, dtype="Float64")
+    problem = pd.Series([p.problem or "" for p in parsed], index=text.index, dtype="string")
+    return FieldResult(
+        text.astype("string"),
+        extra={"_pct": value,
+               "_censor": pd.Series([p.censor for p in parsed], index=text.index, dtype="string"),
+               "_qual": pd.Series([p.qualitative for p in parsed], index=text.index, dtype="string")},
+        problems={"MRD-IMPOSSIBLE": ((problem == "above 100%").astype(bool), ""),
+                  "MRD-UNREADABLE": ((problem == "not a readable MRD result").astype(bool), "")},
+    )

@@ -15,12 +15,15 @@ from dli_etl.harmonize.fields import (
     standardize_cell_dose,
     standardize_code,
     standardize_date,
+    standardize_lab,
+    standardize_mrd,
     standardize_number,
 )
 from dli_etl.ingest.raw_form import LINEAGE, RawForm
 from dli_etl.specs import load_spec
 
 ID_COLUMNS = ("study", "site", "subjid", "usubjid")
+_EXPECTED_FROM_DETAIL = {"CT-UNMAPPED", "DATE-INVALID", "DATE-PARTIAL", "LAB-IMPLAUSIBLE"}
 
 
 def make_usubjid(study: pd.Series, site: pd.Series, subjid: pd.Series) -> pd.Series:
@@ -36,7 +39,7 @@ def _findings_for(raw: RawForm, frame: pd.DataFrame, rule_id: str, mask: pd.Seri
         value = "" if pd.isna(row.get(field)) else str(row.get(field))
         info = detail if isinstance(detail, str) else str(detail.loc[idx])
         out.append(Finding(rule_id, str(row["study"]), str(row["site"]), str(row["subjid"]), form, field, value,
-                           info if rule_id in ("CT-UNMAPPED", "DATE-INVALID", "DATE-PARTIAL") else "",
+                           info if rule_id in _EXPECTED_FROM_DETAIL else "",
                            info, str(row["src_file"]), str(row["src_sha256"]),
                            raw.cell(str(row["src_locator"]), field), str(row["row_id"])))
     return out
@@ -62,6 +65,10 @@ def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding]]
             result = standardize_number(text, integer=kind == "integer")
         elif kind == "cell_dose":
             result = standardize_cell_dose(text)
+        elif kind == "lab":
+            result = standardize_lab(text, fspec["analyte"], raw.units.get(name), load_spec("units"))
+        elif kind == "mrd_result":
+            result = standardize_mrd(text)
         else:
             result = FieldResult(text.astype("string").str.strip())
         out[name] = result.values

@@ -16,13 +16,30 @@ from dli_etl.findings import Finding, empty_findings, findings_frame
 from dli_etl.harmonize.forms import harmonize_form
 from dli_etl.ingest.raw_form import IngestResult
 from dli_etl.lineage import cell_locator
+from dli_etl.rules.ctcae_consistency import ctcae_findings
 from dli_etl.rules.dli_dose import dose_findings
+from dli_etl.rules.eligibility import consent_after_hsct_findings, eligibility_findings
+from dli_etl.rules.gvhd_consistency import magic_findings
 from dli_etl.rules.identity import duplicate_subject_findings, unknown_subject_findings
-from dli_etl.rules.treatment_timeline import dli_timeline_findings
+from dli_etl.rules.mrd import mrd_positivity_column
+from dli_etl.rules.treatment_timeline import (
+    after_death_findings,
+    chemo_timing_findings,
+    dli_timeline_findings,
+    end_before_start_findings,
+    plerixafor_timing_findings,
+)
 from dli_etl.schemas.forms import FORM_SCHEMAS
 from dli_etl.specs import load_spec
 
-HARMONIZED_FORMS = ("enrollment", "randomization", "transplant", "dli", "followup")
+HARMONIZED_FORMS = ("enrollment", "randomization", "transplant", "chemo", "dli", "immunosuppression", "plerixafor",
+                    "cbc", "chemistry", "mrd", "agvhd", "adverse_event", "response", "followup")
+# form -> its event date, checked against the death date
+_DATED_FORMS = {"dli": "dlidt", "chemo": "chemo_start", "plerixafor": "plx_date", "cbc": "lbdtc",
+                "chemistry": "lbdtc", "mrd": "lbdtc", "agvhd": "assessment_date", "adverse_event": "aestdt",
+                "response": "rsdt"}
+_START_END = {"chemo": ("chemo_start", "chemo_end"), "immunosuppression": ("ist_start", "ist_end"),
+              "adverse_event": ("aestdt", "aeendt")}
 ACCOUNTING_COLUMNS = ("study", "site", "form", "src_file", "rows_in", "rows_curated", "rows_quarantined")
 
 
@@ -117,6 +134,10 @@ def harmonize_study(ingest: IngestResult) -> HarmonizeResult:
                                           frames.get("enrollment", pd.DataFrame()),
                                           frames.get("randomization", pd.DataFrame()),
                                           params.get("prophylactic_window_days"), locate_for("dli"))
+    findings += _clinical_findings(study, params, frames, locate_for)
+    if "mrd" in frames:
+        thresholds = {k: float(v) for k, v in studies["mrd_positivity_threshold_pct"].items()}
+        frames["mrd"] = frames["mrd"].assign(mrd_positive=mrd_positivity_column(frames["mrd"], thresholds))
     result = HarmonizeResult(study)
     table = findings_frame(findings)
     for form, frame in frames.items():
@@ -134,6 +155,40 @@ def harmonize_study(ingest: IngestResult) -> HarmonizeResult:
             result.staged[raw.form] = pd.concat([result.staged.get(raw.form, pd.DataFrame()), raw.frame],
                                                 ignore_index=True)
     return result
+
+
+def _clinical_findings(study: str, params: dict, frames: dict[str, pd.DataFrame],
+                       locate_for: Callable[[str], Callable[[pd.Series, str], str]]) -> list[Finding]:
+    """Cross-field and cross-form clinical rules of one study."""
+    empty = pd.DataFrame()
+    out: list[Finding] = []
+    followup = frames.get("followup", empty)
+    deaths = pd.DataFrame(columns=["usubjid", "death_date"])
+    if not followup.empty:
+        died = followup[(followup["death"] == "Y") & followup["death_date"].notna()]
+        deaths = died.drop_duplicates("usubjid")[["usubjid", "death_date"]]
+    for form, date_field in _DATED_FORMS.items():
+        if form in frames:
+            out += after_death_findings(frames[form], form, date_field, deaths, locate_for(form))
+    for form, (start, end) in _START_END.items():
+        if form in frames:
+            out += end_before_start_findings(frames[form], form, start, end, locate_for(form))
+    dli = frames.get("dli", empty)
+    if "chemo" in frames and params.get("chemo_to_dli_days"):
+        out += chemo_timing_findings(frames["chemo"], dli, params["chemo_to_dli_days"], locate_for("chemo"))
+    if "plerixafor" in frames and params.get("plerixafor_days_after_dli"):
+        out += plerixafor_timing_findings(frames["plerixafor"], dli, params["plerixafor_days_after_dli"],
+                                          locate_for("plerixafor"))
+    if "agvhd" in frames:
+        out += magic_findings(frames["agvhd"], locate_for("agvhd"))
+    if "adverse_event" in frames:
+        out += ctcae_findings(frames["adverse_event"], frames.get("cbc"), set(deaths["usubjid"]),
+                              locate_for("adverse_event"))
+    if "enrollment" in frames:
+        out += eligibility_findings(frames["enrollment"], params.get("eligibility", {}), locate_for("enrollment"))
+        if params.get("consent_before_hsct") and "transplant" in frames:
+            out += consent_after_hsct_findings(frames["enrollment"], frames["transplant"], locate_for("enrollment"))
+    return out
 
 
 def _accounting(frames: dict[str, pd.DataFrame], result: HarmonizeResult) -> pd.DataFrame:

@@ -18,8 +18,10 @@ STATUS_OK = "ok"
 STATUS_PARTIAL = "partial"
 STATUS_INVALID = "invalid"
 STATUS_MISSING = "missing"
+STATUS_AMBIGUOUS = "ambiguous"
 
 _ISO_PARTIAL = re.compile(r"^(\d{4})(?:-(\d{2}|UN|UNK|--))?(?:-(\d{2}|UN|UNK|--))?$", re.IGNORECASE)
+_TWO_DIGIT_YEAR = re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2}$")
 _ZH = re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(?:(\d{1,2})\s*日)?\s*$")
 
 
@@ -74,6 +76,9 @@ def parse_one_date(text: object, date_format: str | None) -> tuple[str | None, s
     try:
         return pd.to_datetime(value, format=date_format).date().isoformat(), STATUS_OK
     except (ValueError, TypeError):
+        # "03/04/26": the century (and, across sites, the day/month order) is a guess; never make it
+        if _TWO_DIGIT_YEAR.match(value):
+            return None, STATUS_AMBIGUOUS
         return None, STATUS_INVALID
 
 

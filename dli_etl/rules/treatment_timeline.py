@@ -53,3 +53,69 @@ def dli_timeline_findings(dli: pd.DataFrame, transplant: pd.DataFrame, enrollmen
         emit("PD-PROPH-DLI-WINDOW", proph & (day > 0) & ((day < low) | (day > high)), None,
              f"day +{low}..+{high}", day)
     return out
+
+
+def _emit_rows(out: list[Finding], frame: pd.DataFrame, mask: pd.Series, rule: str, form: str, field: str,
+               expected: pd.Series | str, locate: Locate, detail: pd.Series | None = None) -> None:
+    for idx in frame.index[mask.fillna(False).to_numpy(dtype=bool)]:
+        row = frame.loc[idx]
+        exp = str(expected.loc[idx]) if isinstance(expected, pd.Series) else expected
+        out.append(Finding(rule, str(row["study"]), str(row["site"]), str(row["subjid"]), form, field, str(row[field]),
+                           exp, "" if detail is None else str(detail.loc[idx]), str(row["src_file"]),
+                           str(row["src_sha256"]), locate(row, field), str(row["row_id"])))
+
+
+def end_before_start_findings(frame: pd.DataFrame, form: str, start: str, end: str, locate: Locate) -> list[Finding]:
+    """An end date before its start date (both complete)."""
+    if frame.empty:
+        return []
+    gap = transplant_day(frame[end], frame[start])
+    out: list[Finding] = []
+    _emit_rows(out, frame, gap < 0, "ORDER-END-BEFORE-START", form, end, frame[start], locate)
+    return out
+
+
+def after_death_findings(frame: pd.DataFrame, form: str, date_field: str, deaths: pd.DataFrame,
+                         locate: Locate) -> list[Finding]:
+    """Records dated after the subject's death (``deaths``: usubjid, death_date)."""
+    if frame.empty or deaths.empty:
+        return []
+    merged = frame.merge(deaths, on="usubjid", how="left")
+    merged.index = frame.index
+    gap = transplant_day(merged[date_field], merged["death_date"])
+    out: list[Finding] = []
+    _emit_rows(out, merged, gap > 0, "ORDER-AFTER-DEATH", form, date_field, merged["death_date"], locate)
+    return out
+
+
+def chemo_timing_findings(chemo: pd.DataFrame, dli: pd.DataFrame, allowed_days: list[int], locate: Locate) -> list[Finding]:
+    """Chemotherapy end to DLI, per subject and round order: outside ``allowed_days`` is a deviation."""
+    if chemo.empty or dli.empty:
+        return []
+    c = chemo.assign(_round=chemo.groupby("usubjid").cumcount() + 1)
+    d = dli[["usubjid", "dli_round", "dlidt"]].rename(columns={"dli_round": "_round"})
+    d["_round"] = d["_round"].astype("Int64")
+    c["_round"] = c["_round"].astype("Int64")
+    merged = c.merge(d, on=["usubjid", "_round"], how="left")
+    merged.index = c.index
+    gap = transplant_day(merged["dlidt"], merged["chemo_end"])
+    out: list[Finding] = []
+    low, high = allowed_days
+    _emit_rows(out, merged, (gap < low) | (gap > high), "PD-CHEMO-TIMING", "chemo", "chemo_end",
+               f"{low}-{high} days", locate, gap)
+    return out
+
+
+def plerixafor_timing_findings(plx: pd.DataFrame, dli: pd.DataFrame, window: list[int], locate: Locate) -> list[Finding]:
+    """Plerixafor days relative to the DLI of the same round (REDCap event)."""
+    if plx.empty or dli.empty:
+        return []
+    d = dli[["usubjid", "event_oid", "dlidt"]].drop_duplicates(["usubjid", "event_oid"])
+    merged = plx.merge(d, on=["usubjid", "event_oid"], how="left")
+    merged.index = plx.index
+    day = transplant_day(merged["plx_date"], merged["dlidt"])
+    out: list[Finding] = []
+    low, high = window
+    _emit_rows(out, merged, (day < low) | (day > high), "PD-PLERIXAFOR-TIMING", "plerixafor", "plx_date",
+               f"+{low}..+{high}", locate, day)
+    return out

@@ -141,8 +141,10 @@ class DefectPlanter:
             dli.append(copy)
             self._log("dli", copy, "subjid", "unknown_subject", "", ghost)
         # Recorded grades that contradict what they are graded from.
+        # Only where the site's blood counts are exported (Study A workbooks) can the contradiction be seen.
         lab_aes = [r for r in self._free(forms.get("adverse_event", []))
-                   if r["aeterm"] in ("Neutrophil count decreased", "Platelet count decreased")]
+                   if r["aeterm"] in ("Neutrophil count decreased", "Platelet count decreased")
+                   and self.bundle.study == "DLIPRO"]
         for record in _pick(self.rng, lab_aes, self.rate):
             new = str(max(1, int(record["aetoxgr"]) - 2))
             self._log("adverse_event", record, "aetoxgr", "ctcae_grade_contradiction", record["aetoxgr"], new)

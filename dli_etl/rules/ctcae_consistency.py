@@ -1,0 +1,70 @@
+"""Adverse events against CTCAE v5.0: known term, a grade that exists for it, agreement with the lab
+value recorded the same day, and grade 5 only with a death record."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pandas as pd
+
+from dli_etl.findings import Finding
+from dli_etl.reference.ctcae_terms import ctcae_terms
+from dli_etl.rules.ctcae_labs import ctcae_grade_anemia, ctcae_grade_decrease
+
+Locate = Callable[[pd.Series, str], str]
+
+# lab-graded term -> CBC column (canonical units: 10^9/L, Hb g/dL)
+LAB_TERMS = {
+    "Neutrophil count decreased": "anc",
+    "Platelet count decreased": "plt",
+    "White blood cell decreased": "wbc",
+    "Lymphocyte count decreased": "lym",
+    "Anemia": "hgb",
+}
+
+
+def _finding(rule: str, row: pd.Series, field: str, value: str, expected: str, detail: str, locate: Locate) -> Finding:
+    return Finding(rule, str(row["study"]), str(row["site"]), str(row["subjid"]), "adverse_event", field, value,
+                   expected, detail, str(row["src_file"]), str(row["src_sha256"]), locate(row, field), str(row["row_id"]))
+
+
+def lab_grade(term: str, value: float) -> int | None:
+    """Grade from the lab value without a site LLN: grade 0 and 1 cannot be told apart (None)."""
+    if term == "Anemia":
+        return ctcae_grade_anemia(value, lln=None)
+    return ctcae_grade_decrease(term, value, lln=None)
+
+
+def ctcae_findings(ae: pd.DataFrame, cbc: pd.DataFrame | None, deaths: set[str], locate: Locate) -> list[Finding]:
+    out: list[Finding] = []
+    if ae.empty:
+        return out
+    terms = ctcae_terms()
+    for _, row in ae.iterrows():
+        term = str(row["aeterm"]) if pd.notna(row["aeterm"]) else ""
+        known = terms.get(term.casefold())
+        if term and known is None:
+            out.append(_finding("CTCAE-TERM-UNKNOWN", row, "aeterm", term, "", "", locate))
+        grade = row["aetoxgr"]
+        if known is not None and pd.notna(grade) and str(int(grade)) not in known["grades"]:
+            out.append(_finding("CTCAE-GRADE-NOT-DEFINED", row, "aetoxgr", str(int(grade)), known["grades"],
+                                known["term"], locate))
+        if pd.notna(grade) and int(grade) == 5 and row["usubjid"] not in deaths:
+            out.append(_finding("AE-GRADE5-WITHOUT-DEATH", row, "aetoxgr", "5", "", "", locate))
+    if cbc is None or cbc.empty:
+        return out
+    lab_ae = ae[ae["aeterm"].isin(list(LAB_TERMS)) & ae["aetoxgr"].notna()]
+    same_day = lab_ae.merge(cbc[["usubjid", "lbdtc", *LAB_TERMS.values()]].drop_duplicates(["usubjid", "lbdtc"]),
+                            left_on=["usubjid", "aestdt"], right_on=["usubjid", "lbdtc"], how="inner")
+    for _, row in same_day.iterrows():
+        column = LAB_TERMS[row["aeterm"]]
+        if pd.isna(row[column]):
+            continue
+        derived = lab_grade(row["aeterm"], float(row[column]))
+        recorded = int(row["aetoxgr"])
+        contradicts = (derived is None and recorded >= 2) or (derived is not None and derived != recorded)
+        if contradicts:
+            shown = "0 or 1" if derived is None else str(derived)
+            out.append(_finding("CTCAE-GRADE-CONTRADICTS-LAB", row, "aetoxgr", str(recorded), shown,
+                                f"{row['aeterm']} ({column} {row[column]:g})", locate))
+    return out
