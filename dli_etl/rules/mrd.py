@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import pandas as pd
+
 _NEGATIVE = {"阴性", "negative", "neg", "not detected", "undetectable", "未检出", "未检测到", "-"}
 _POSITIVE = {"阳性", "positive", "pos", "detected", "+"}
 _NUMBER = re.compile(r"^(?P<censor>[<>≤≥]=?)?\s*(?P<num>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)\s*(?P<pct>%)?$")
@@ -58,7 +60,6 @@ def mrd_positivity(result: MrdResult, threshold_pct: float) -> str | None:
 
 def mrd_positivity_column(mrd: pd.DataFrame, thresholds_pct: dict[str, float]) -> pd.Series:
     """POSITIVE / NEGATIVE / <NA> per row from the parsed result columns and the method's threshold."""
-    import pandas as pd
 
     out = []
     for value, censor, qual, method in zip(mrd["mrd_result_pct"], mrd["mrd_result_censor"], mrd["mrd_result_qual"],
