@@ -8,7 +8,7 @@ from dagster import AssetSelection, Definitions, FilesystemIOManager, define_ass
 
 from dli_etl.pipeline import STUDIES
 
-from .publishing import published
+from .publishing import published, query_state
 from .resources import DliEtlPaths
 from .study_assets import build_study_assets
 
@@ -17,7 +17,7 @@ for _study in STUDIES:
     a, c = build_study_assets(_study)
     _assets += a
     _checks += c
-ALL_ASSETS = [*_assets, published]
+ALL_ASSETS = [query_state, *_assets, published]
 ALL_CHECKS = _checks
 
 full_refresh_job = define_asset_job("full_refresh", selection=AssetSelection.all(), description="Every study, end to end.")

@@ -11,9 +11,19 @@ from dli_etl.ingest.raw_form import IngestResult
 from .resources import DliEtlPaths
 
 
+@asset(group_name="queries", compute_kind="sqlalchemy",
+       description="Queries of the previous run (warehouse) and the answered triage workbooks sites sent back.")
+def query_state(context: AssetExecutionContext, paths: DliEtlPaths) -> pipeline.QueryState:
+    state = pipeline.query_state(paths.landing(), paths.output(), paths.warehouse_url or None)
+    context.add_output_metadata({"previous_queries": len(state.previous), "responses": len(state.responses),
+                                 "accepted": len(state.accepted)})
+    return state
+
+
 @asset(
     group_name="publish", compute_kind="sqlalchemy",
     ins={
+        "query_state": AssetIn("query_state"),
         "dlipro_ingested": AssetIn("dlipro_ingested"), "dlipro_harmonized": AssetIn("dlipro_harmonized"),
         "dlipro_sdtm": AssetIn("dlipro_sdtm"), "dliplx_ingested": AssetIn("dliplx_ingested"),
         "dliplx_harmonized": AssetIn("dliplx_harmonized"), "dliplx_sdtm": AssetIn("dliplx_sdtm"),
@@ -21,7 +31,7 @@ from .resources import DliEtlPaths
     description="Parquet files, SQL warehouse tables, findings workbook, HTML report and run manifest.",
 )
 def published(
-    context: AssetExecutionContext, paths: DliEtlPaths,
+    context: AssetExecutionContext, paths: DliEtlPaths, query_state: pipeline.QueryState,
     dlipro_ingested: IngestResult, dlipro_harmonized: HarmonizeResult, dlipro_sdtm: dict[str, pd.DataFrame],
     dliplx_ingested: IngestResult, dliplx_harmonized: HarmonizeResult, dliplx_sdtm: dict[str, pd.DataFrame],
 ) -> dict[str, object]:
@@ -30,7 +40,7 @@ def published(
         pipeline.StudyRun("DLIPLX", dliplx_ingested, dliplx_harmonized, dliplx_sdtm),
     ]
     summary = pipeline.write_outputs(runs, paths.output(), paths.landing(), paths.warehouse_url or None,
-                                     run_id=context.run_id)
+                                     run_id=context.run_id, state=query_state)
     context.add_output_metadata({
         "report": MetadataValue.path(str(summary.report)),
         "findings_xlsx": MetadataValue.path(str(summary.findings_xlsx)),
@@ -38,9 +48,12 @@ def published(
         "parquet_files": summary.parquet_files,
         "sql_tables": MetadataValue.json(summary.sql_tables),
         "subjects": MetadataValue.json(summary.subjects),
+        "queries": MetadataValue.json(summary.queries_by_status),
+        "triage_workbooks": MetadataValue.md("\n".join(f"- `{p}`" for p in summary.triage_workbooks) or "_none_"),
     })
     return {"run_id": summary.run_id, "report": str(summary.report), "subjects": summary.subjects,
             "findings_by_severity": summary.findings_by_severity, "sql_tables": summary.sql_tables,
             "parquet_files": summary.parquet_files, "warehouse_url": summary.warehouse_url,
-            "findings_xlsx": str(summary.findings_xlsx),
+            "findings_xlsx": str(summary.findings_xlsx), "queries_by_status": summary.queries_by_status,
+            "triage": [str(p) for p in summary.triage_workbooks],
             "accounting": summary.accounting.to_dict("records")}

@@ -41,10 +41,11 @@ def build_study_assets(study: str) -> tuple[list[AssetsDefinition], list[AssetCh
         return result
 
     @asset(name=f"{key}_harmonized", group_name=key, compute_kind="pandera",
-           ins={"ingested": AssetIn(f"{key}_ingested")},
+           ins={"ingested": AssetIn(f"{key}_ingested"), "query_state": AssetIn("query_state")},
            description=f"{study} typed forms in canonical units, quarantine and findings.")
-    def harmonized(context: AssetExecutionContext, ingested: IngestResult) -> HarmonizeResult:
-        result = pipeline.harmonize(ingested)
+    def harmonized(context: AssetExecutionContext, ingested: IngestResult,
+                   query_state: pipeline.QueryState) -> HarmonizeResult:
+        result = pipeline.harmonize(ingested, query_state.accepted)
         acc = result.accounting
         severity = result.findings.groupby("severity").size().to_dict() if not result.findings.empty else {}
         context.add_output_metadata({

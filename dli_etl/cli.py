@@ -33,6 +33,10 @@ def _print_summary(published: dict, out: Path, seconds: float) -> None:
     print(f"  rows           : {rows_in} in = {cur} curated + {qua} quarantined")
     sev = published["findings_by_severity"]
     print(f"  findings       : {sev.get('error', 0)} error, {sev.get('warning', 0)} warning, {sev.get('info', 0)} info")
+    queries = published.get("queries_by_status", {})
+    if queries:
+        print("  queries        : " + ", ".join(f"{n} {k.lower()}" for k, n in sorted(queries.items()))
+              + f"; {len(published.get('triage', []))} triage workbooks in {out.resolve() / 'triage'}")
     print(f"  report         : {published['report']}")
     print(f"  findings xlsx  : {published['findings_xlsx']}")
     print(f"  parquet        : {out.resolve()}/sdtm, curated, quarantine ({published['parquet_files']} files)")
@@ -64,7 +68,8 @@ def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None,
     published = {"run_id": summary.run_id, "subjects": summary.subjects, "accounting": summary.accounting.to_dict("records"),
                  "findings_by_severity": summary.findings_by_severity, "report": str(summary.report),
                  "findings_xlsx": str(summary.findings_xlsx), "parquet_files": summary.parquet_files,
-                 "warehouse_url": summary.warehouse_url, "sql_tables": summary.sql_tables}
+                 "warehouse_url": summary.warehouse_url, "sql_tables": summary.sql_tables,
+                 "queries_by_status": summary.queries_by_status, "triage": [str(p) for p in summary.triage_workbooks]}
     _print_summary(published, out, time.perf_counter() - started)
     return 0
 

@@ -20,7 +20,16 @@ from dli_etl.findings import empty_findings
 from dli_etl.harmonize.study import ACCOUNTING_COLUMNS, HarmonizeResult, harmonize_study
 from dli_etl.ingest.apply_profile import ingest_study
 from dli_etl.ingest.raw_form import IngestResult
-from dli_etl.publish import PublishResult, publish
+from dli_etl.publish import PublishResult, default_warehouse_url, publish
+from dli_etl.queries import (
+    accepted_ids,
+    empty_history,
+    empty_queries,
+    load_previous,
+    read_responses,
+    update_queries,
+    write_triage_workbooks,
+)
 from dli_etl.report import render_report, write_findings_xlsx
 from dli_etl.sdtm.dm import build_dm
 from dli_etl.sdtm.ex import build_ex
@@ -41,6 +50,28 @@ class StudyRun:
 
 
 @dataclass
+class QueryState:
+    """Query state before this run: previous queries and history from the warehouse, site answers."""
+
+    previous: pd.DataFrame = field(default_factory=empty_queries)
+    history: pd.DataFrame = field(default_factory=empty_history)
+    responses: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["query_id", "site_status", "response", "response_file"], dtype="string"))
+
+    @property
+    def accepted(self) -> set[str]:
+        return accepted_ids(self.previous, self.responses)
+
+
+def query_state(landing: Path, out: Path, warehouse_url: str | None = None) -> QueryState:
+    """Read the previous run's queries and every answered workbook in the landing folder."""
+    Path(out).mkdir(parents=True, exist_ok=True)
+    previous, history = load_previous(warehouse_url or default_warehouse_url(out))
+    responses = [read_responses(Path(landing) / study) for study in STUDIES]
+    return QueryState(previous, history, pd.concat(responses, ignore_index=True))
+
+
+@dataclass
 class RunSummary:
     run_id: str
     out: Path
@@ -52,6 +83,8 @@ class RunSummary:
     accounting: pd.DataFrame
     parquet_files: int
     sql_tables: dict[str, int]
+    queries_by_status: dict[str, int] = field(default_factory=dict)
+    triage_workbooks: list[Path] = field(default_factory=list)
 
 
 def ingest(study: str, landing: Path, profiles: list[SiteProfile] | None = None) -> IngestResult:
@@ -59,9 +92,9 @@ def ingest(study: str, landing: Path, profiles: list[SiteProfile] | None = None)
     return ingest_study(study, Path(landing), profiles if profiles is not None else load_profiles())
 
 
-def harmonize(ingested: IngestResult) -> HarmonizeResult:
+def harmonize(ingested: IngestResult, accepted: set[str] | None = None) -> HarmonizeResult:
     """Typed forms, findings, quarantine and row accounting."""
-    return harmonize_study(ingested)
+    return harmonize_study(ingested, frozenset(accepted or ()))
 
 
 def map_sdtm(harmonized: HarmonizeResult) -> dict[str, pd.DataFrame]:
@@ -114,12 +147,19 @@ def output_tables(runs: list[StudyRun]) -> tuple[dict[str, pd.DataFrame], dict[s
 
 
 def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url: str | None = None,
-                  run_id: str | None = None) -> RunSummary:
-    """Publish Parquet + SQL, write the findings workbook, the HTML report and the run manifest."""
+                  run_id: str | None = None, state: QueryState | None = None) -> RunSummary:
+    """Publish Parquet + SQL, update queries, write triage workbooks, the report and the run manifest."""
     out = Path(out)
     run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
+    state = state or QueryState()
     parquet, sql = output_tables(runs)
-    published: PublishResult = publish(parquet, sql, out, warehouse_url)
+    queries, new_history = update_queries(state.previous, parquet["findings/findings"], state.responses, run_id)
+    history = pd.concat([state.history, new_history], ignore_index=True) if not state.history.empty else new_history
+    sql["queries"] = queries
+    sql["query_history"] = history
+    triage = write_triage_workbooks(queries, out / "triage")
+    parquet_queries = {"queries/queries": queries}
+    published: PublishResult = publish({**parquet, **parquet_queries}, sql, out, warehouse_url)
     findings = parquet["findings/findings"]
     accounting = parquet["findings/row_accounting"]
     xlsx = write_findings_xlsx(findings, out / "report" / "findings.xlsx")
@@ -130,6 +170,9 @@ def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url:
         "landing": str(landing), "subjects": subjects, "findings": findings, "accounting": accounting,
         "files": files, "findings_xlsx": "findings.xlsx", "findings_parquet": "../findings/findings.parquet",
         "staged": {f"{r.study} {form}": len(frame) for r in runs for form, frame in sorted(r.harmonized.staged.items())},
+        "queries": queries, "query_changes": new_history,
+        "triage": [p.relative_to(out).as_posix() for p in triage],
+        "completeness": completeness(runs),
     }
     report = render_report(context, out / "report" / "dq_report.html")
     manifest = {
@@ -140,8 +183,31 @@ def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url:
         "warehouse_url": _redact(published.warehouse_url), "sql_tables": published.sql_tables,
     }
     (out / "run_manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    by_status = queries.groupby("status").size().astype(int).to_dict() if not queries.empty else {}
     return RunSummary(run_id, out, report, xlsx, published.warehouse_url, subjects,
-                      manifest["findings_by_severity"], accounting, len(published.parquet_files), published.sql_tables)
+                      manifest["findings_by_severity"], accounting, len(published.parquet_files), published.sql_tables,
+                      by_status, triage)
+
+
+def completeness(runs: list[StudyRun]) -> pd.DataFrame:
+    """Share of filled values per study, site, form and field over all rows in (curated + quarantined)."""
+    from dli_etl.specs import load_spec
+
+    rows = []
+    specs = load_spec("forms")
+    for run in runs:
+        for form, curated in run.harmonized.curated.items():
+            frame = pd.concat([curated, run.harmonized.quarantine.get(form, pd.DataFrame())], ignore_index=True)
+            if frame.empty:
+                continue
+            for name in specs[form]["fields"]:
+                if name not in frame.columns:
+                    continue
+                filled = frame[name].notna() & (frame[name].astype("string").str.strip() != "")
+                for site, part in filled.groupby(frame["site"]):
+                    rows.append({"study": run.study, "site": site, "form": form, "field": name,
+                                 "rows": int(part.size), "filled_pct": round(100 * float(part.mean()), 1)})
+    return pd.DataFrame(rows, columns=["study", "site", "form", "field", "rows", "filled_pct"])
 
 
 def _redact(url: str) -> str:
@@ -158,12 +224,13 @@ def run_pipeline(landing: Path, out: Path, warehouse_url: str | None = None, pro
     """Run every step for both studies without Dagster."""
     say = echo or (lambda _msg: None)
     profiles = load_profiles(profiles_dir)
+    state = query_state(landing, out, warehouse_url)
     runs = []
     for study in STUDIES:
         say(f"{study}: ingest")
         ingested = ingest(study, landing, profiles)
         say(f"{study}: harmonize {len(ingested.forms)} raw forms from {len(ingested.files)} files")
-        harmonized = harmonize(ingested)
+        harmonized = harmonize(ingested, state.accepted)
         runs.append(StudyRun(study, ingested, harmonized, map_sdtm(harmonized)))
     say("publish")
-    return write_outputs(runs, out, landing, warehouse_url)
+    return write_outputs(runs, out, landing, warehouse_url, state=state)

@@ -61,10 +61,25 @@ def render_report(context: dict, path: Path) -> Path:
         heat = findings.assign(where=findings["study"] + " " + findings["site"].fillna("")).pivot_table(
             index="where", columns="rule_id", values="finding_id", aggfunc="count", fill_value=0)
     peak = int(heat.to_numpy().max()) if not heat.empty else 0
+    queries: pd.DataFrame = context.get("queries", pd.DataFrame())
+    changes: pd.DataFrame = context.get("query_changes", pd.DataFrame())
+    complete: pd.DataFrame = context.get("completeness", pd.DataFrame())
+    query_table = (queries.pivot_table(index=["study", "site"], columns="status", values="query_id", aggfunc="count",
+                                       fill_value=0).reset_index() if not queries.empty else pd.DataFrame())
+    change_table = (changes.assign(change=changes["from_status"].replace("", "(new)") + " → " + changes["to_status"])
+                    .groupby(["change", "reason"]).size().rename("count").reset_index() if not changes.empty
+                    else pd.DataFrame())
+    gaps = complete[complete["filled_pct"] < 100].sort_values("filled_pct") if not complete.empty else complete
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string((resources.files("dli_etl") / "templates" / "report.html").read_text(encoding="utf-8"))
     html = template.render(
-        **{k: v for k, v in context.items() if k not in ("findings", "accounting")},
+        **{k: v for k, v in context.items()
+           if k not in ("findings", "accounting", "queries", "query_changes", "completeness")},
+        query_rows=query_table.to_dict("records"),
+        query_statuses=[c for c in ("Open", "Answered", "Accepted", "Closed") if c in query_table.columns],
+        change_rows=change_table.to_dict("records"),
+        completeness_gaps=gaps.head(200).to_dict("records") if not gaps.empty else [],
+        completeness_fields=len(complete),
         by_severity=by_severity,
         accounting=accounting.to_dict("records"),
         totals=accounting[["rows_in", "rows_curated", "rows_quarantined"]].sum().to_dict() if not accounting.empty else {},

@@ -14,7 +14,7 @@ def test_code_location_loads_with_assets_checks_and_job(monkeypatch, tmp_path):
 
     defs = build_definitions()
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert keys == {"dlipro_ingested", "dlipro_harmonized", "dlipro_sdtm", "dliplx_ingested", "dliplx_harmonized",
+    assert keys == {"query_state", "dlipro_ingested", "dlipro_harmonized", "dlipro_sdtm", "dliplx_ingested", "dliplx_harmonized",
                     "dliplx_sdtm", "published"}
     assert defs.resolve_job_def("full_refresh") is not None
     assert len(ALL_CHECKS) == 4

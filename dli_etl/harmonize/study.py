@@ -90,8 +90,10 @@ def _schema_findings(form: str, frame: pd.DataFrame) -> list[Finding]:
     return out
 
 
-def _split(frame: pd.DataFrame, findings: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    errors = findings[(findings["severity"] == "error") & (findings["row_id"].fillna("") != "")]
+def _split(frame: pd.DataFrame, findings: pd.DataFrame, accepted: frozenset[str] | set[str] = frozenset()
+           ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    errors = findings[(findings["severity"] == "error") & (findings["row_id"].fillna("") != "")
+                      & ~findings["finding_id"].isin(accepted)]
     reasons = errors.groupby("row_id")["rule_id"].agg(lambda s: ";".join(sorted(set(s))))
     held = frame["row_id"].isin(reasons.index)
     quarantine = frame[held].copy()
@@ -99,8 +101,12 @@ def _split(frame: pd.DataFrame, findings: pd.DataFrame) -> tuple[pd.DataFrame, p
     return frame[~held].copy(), quarantine
 
 
-def harmonize_study(ingest: IngestResult) -> HarmonizeResult:
-    """Typed forms, findings, quarantine and row accounting for one study."""
+def harmonize_study(ingest: IngestResult, accepted: frozenset[str] | set[str] = frozenset()) -> HarmonizeResult:
+    """Typed forms, findings, quarantine and row accounting for one study.
+
+    ``accepted``: finding ids whose query the site answered "confirmed correct"; they stay in the
+    findings table but no longer hold their row in quarantine.
+    """
     study = ingest.study
     studies = load_spec("studies")
     params = studies[study]
@@ -141,11 +147,11 @@ def harmonize_study(ingest: IngestResult) -> HarmonizeResult:
     result = HarmonizeResult(study)
     table = findings_frame(findings)
     for form, frame in frames.items():
-        curated, quarantine = _split(frame, table)
+        curated, quarantine = _split(frame, table, accepted)
         guard = _schema_findings(form, curated)
         if guard:
             table = pd.concat([table, findings_frame(guard)], ignore_index=True)
-            curated, quarantine = _split(frame, table)
+            curated, quarantine = _split(frame, table, accepted)
         result.curated[form] = curated.reset_index(drop=True)
         result.quarantine[form] = quarantine.reset_index(drop=True)
     result.findings = table.reset_index(drop=True)

@@ -215,6 +215,8 @@ def ingest_study(study: str, landing: Path, profiles: list[SiteProfile]) -> Inge
         for path in sorted(p for p in study_landing.rglob("*") if p.is_file() and p not in claimed):
             if path.name.startswith(".") or path.name.startswith("~$"):
                 continue  # editor lock files and hidden files are not data
+            if "query_responses" in path.relative_to(study_landing).parts:
+                continue  # answered triage workbooks are read by the query loop, not as source data
             src_file = path.relative_to(Path(landing)).as_posix()
             result.findings.append(Finding("INGEST-NO-PROFILE", study, src_file=src_file, src_sha256=sha256_of(path)))
             result.files.append(SourceFile(study, "", src_file, sha256_of(path), path.suffix.lstrip("."), "", "no_profile"))

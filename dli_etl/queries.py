@@ -1,0 +1,201 @@
+"""The data manager's query loop: every finding is a query with a stable id, sent to its site in a
+triage workbook; answers come back with the next data transfer.
+
+Status rules, applied on each run:
+- a new problem opens a query (``Open``);
+- a query whose problem is gone from the new data closes itself (``Closed``);
+- a problem that comes back after its query was closed reopens it, and so does a query the site marked
+  ``Closed`` while the problem is still in the data;
+- an answer saying the value is confirmed correct accepts the query (``Accepted``): the response is
+  kept as the audit record and the row is released from quarantine;
+- any other answer leaves the query ``Answered`` until the data change or the data manager accepts it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.cell.cell import TYPE_STRING
+from openpyxl.styles import Font, PatternFill
+from openpyxl.worksheet.datavalidation import DataValidation
+from python_calamine import CalamineWorkbook
+from sqlalchemy import create_engine, inspect
+
+from dli_etl.ingest.xlsx_reader import cell_text, normalize_header
+
+OPEN, ANSWERED, CLOSED, ACCEPTED = "Open", "Answered", "Closed", "Accepted"
+RESPONSES_FOLDER = "query_responses"
+QUERY_COLUMNS = ("query_id", "study", "site", "subjid", "form", "field", "rule_id", "severity", "category", "value",
+                 "message", "src_file", "src_locator", "status", "response", "first_seen_run", "last_seen_run",
+                 "status_changed_run", "times_reopened")
+HISTORY_COLUMNS = ("run_id", "query_id", "from_status", "to_status", "reason", "response")
+_CONFIRMED = re.compile(r"confirm(?:ed)?\s+correct|value\s+is\s+correct|确认无误|数据正确", re.IGNORECASE)
+_SHEET = "Queries"
+_WORKBOOK_COLUMNS = (("Query ID", "query_id", 16), ("Status", "status", 11), ("Response", "response", 40),
+                     ("Subject", "subjid", 11), ("Form", "form", 13), ("Field", "field", 16), ("Value", "value", 18),
+                     ("Problem", "message", 70), ("Rule", "rule_id", 26), ("Severity", "severity", 9),
+                     ("Source file", "src_file", 36), ("Source cell", "src_locator", 40),
+                     ("Open since run", "first_seen_run", 22))
+
+
+def empty_queries() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="Int64" if c == "times_reopened" else "string") for c in QUERY_COLUMNS})
+
+
+def empty_history() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="string") for c in HISTORY_COLUMNS})
+
+
+def load_previous(warehouse_url: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Query state and history from the warehouse; empty on the first run."""
+    engine = create_engine(warehouse_url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+        queries = pd.read_sql_table("queries", engine) if "queries" in tables else empty_queries()
+        history = pd.read_sql_table("query_history", engine) if "query_history" in tables else empty_history()
+    finally:
+        engine.dispose()
+    queries = queries.astype({c: "string" for c in QUERY_COLUMNS if c != "times_reopened"})
+    queries["times_reopened"] = pd.to_numeric(queries["times_reopened"]).astype("Int64")
+    return queries, history.astype("string")
+
+
+def read_responses(study_landing: Path) -> pd.DataFrame:
+    """Answered triage workbooks a site sent back (``<study>/query_responses/*.xlsx``)."""
+    rows = []
+    folder = Path(study_landing) / RESPONSES_FOLDER
+    for path in sorted(folder.glob("*.xlsx")) if folder.exists() else []:
+        try:
+            sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(_SHEET).to_python()
+        except Exception:  # an unreadable returned workbook must not stop the run; it is simply not applied
+            continue
+        if not sheet:
+            continue
+        header = [normalize_header(h) for h in sheet[0]]
+        try:
+            qid, status, response = (header.index(n) for n in ("query id", "status", "response"))
+        except ValueError:
+            continue
+        for raw in sheet[1:]:
+            if len(raw) <= max(qid, status, response):
+                continue
+            rows.append({"query_id": cell_text(raw[qid]), "site_status": cell_text(raw[status]),
+                         "response": cell_text(raw[response]), "response_file": path.name})
+    frame = pd.DataFrame(rows, columns=["query_id", "site_status", "response", "response_file"]).astype("string")
+    return frame[frame["query_id"] != ""].drop_duplicates("query_id", keep="last")
+
+
+def accepted_ids(previous: pd.DataFrame, responses: pd.DataFrame) -> set[str]:
+    """Queries that are (or now become) accepted: their rows are released from quarantine."""
+    accepted = set(previous.loc[previous["status"] == ACCEPTED, "query_id"])
+    confirmed = responses[responses["response"].fillna("").str.contains(_CONFIRMED)]
+    return accepted | set(confirmed["query_id"])
+
+
+def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd.DataFrame,
+                   run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """New query state and this run's history rows."""
+    prev = previous.set_index("query_id") if not previous.empty else empty_queries().set_index("query_id")
+    answers = responses.set_index("query_id") if not responses.empty else None
+    current = findings.drop_duplicates("finding_id").set_index("finding_id")
+    history: list[dict[str, str]] = []
+    rows: list[dict[str, object]] = []
+
+    def move(qid: str, old: str, new: str, reason: str, response: str = "") -> None:
+        if old != new:
+            history.append({"run_id": run_id, "query_id": qid, "from_status": old, "to_status": new,
+                            "reason": reason, "response": response})
+
+    for qid, finding in current.iterrows():
+        old_row = prev.loc[qid] if qid in prev.index else None
+        old = "" if old_row is None else str(old_row["status"])
+        response = "" if old_row is None or pd.isna(old_row["response"]) else str(old_row["response"])
+        reopened = 0 if old_row is None or pd.isna(old_row["times_reopened"]) else int(old_row["times_reopened"])
+        first_seen = run_id if old_row is None else str(old_row["first_seen_run"])
+        new, reason = OPEN, "new problem" if old_row is None else "still in the data"
+        if old == ACCEPTED:
+            new, reason = ACCEPTED, "accepted earlier"
+        elif old == CLOSED:
+            new, reason = OPEN, "the problem came back"
+            reopened += 1
+        elif old == ANSWERED:
+            new, reason = ANSWERED, "answered, problem still in the data"
+        if answers is not None and qid in answers.index and new != ACCEPTED:
+            answer = answers.loc[qid]
+            text = "" if pd.isna(answer["response"]) else str(answer["response"])
+            site_status = str(answer["site_status"]).strip().capitalize()
+            if text and _CONFIRMED.search(text):
+                new, reason, response = ACCEPTED, "site confirmed the value is correct", text
+            elif site_status == CLOSED:
+                new, reason = OPEN, "site marked it closed but the problem is still in the data"
+                response = text or response
+                reopened += 1
+            elif text:
+                new, reason, response = ANSWERED, "site answered", text
+        move(qid, old, new, reason, response)
+        changed = run_id if old != new else (str(old_row["status_changed_run"]) if old_row is not None else run_id)
+        rows.append({"query_id": qid, **{c: finding[c] for c in ("study", "site", "subjid", "form", "field", "rule_id",
+                                                              "severity", "category", "value", "message", "src_file",
+                                                              "src_locator")},
+                     "status": new, "response": response, "first_seen_run": first_seen, "last_seen_run": run_id,
+                     "status_changed_run": changed, "times_reopened": reopened})
+    for qid, old_row in prev.iterrows():
+        if qid in current.index:
+            continue
+        old = str(old_row["status"])
+        new = CLOSED
+        move(qid, old, new, "problem no longer in the data", "" if pd.isna(old_row["response"]) else str(old_row["response"]))
+        rows.append({"query_id": qid, **{c: old_row[c] for c in QUERY_COLUMNS if c not in ("query_id",)},
+                     "status": new, "status_changed_run": run_id if old != new else old_row["status_changed_run"]})
+    queries = pd.DataFrame(rows, columns=list(QUERY_COLUMNS))
+    queries = queries.astype({c: "string" for c in QUERY_COLUMNS if c != "times_reopened"})
+    queries["times_reopened"] = pd.to_numeric(queries["times_reopened"]).astype("Int64")
+    return queries.sort_values(["study", "site", "query_id"], kind="mergesort").reset_index(drop=True), \
+        pd.DataFrame(history, columns=list(HISTORY_COLUMNS)).astype("string")
+
+
+def write_triage_workbooks(queries: pd.DataFrame, out_dir: Path) -> list[Path]:
+    """One workbook per study and site with its open and answered queries, ready to send."""
+    written = []
+    pending = queries[queries["status"].isin([OPEN, ANSWERED])]
+    for (study, site), group in pending.groupby(["study", "site"], dropna=False):
+        site_name = site if isinstance(site, str) and site else "unassigned"
+        path = Path(out_dir) / str(study) / f"{study}_{site_name}_queries.xlsx"
+        written.append(_write_workbook(group, path, f"{study} site {site_name}"))
+    return written
+
+
+def _write_workbook(group: pd.DataFrame, path: Path, title: str) -> Path:
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _SHEET
+    ws.append([header for header, _, _ in _WORKBOOK_COLUMNS])
+    for cell in ws[1]:
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="305496")
+    for _, query in group.sort_values(["subjid", "form", "field"], kind="mergesort").iterrows():
+        ws.append(["" if pd.isna(query[key]) else str(query[key]) for _, key, _ in _WORKBOOK_COLUMNS])
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            cell.data_type = TYPE_STRING  # source text stays text, never a formula
+    status = DataValidation(type="list", formula1='"Open,Answered,Closed"', allow_blank=False,
+                            showErrorMessage=True, errorTitle="Status", error="Choose Open, Answered or Closed")
+    ws.add_data_validation(status)
+    status.add(f"B2:B{max(ws.max_row, 2) + 200}")
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+    for i, (_, _, width) in enumerate(_WORKBOOK_COLUMNS):
+        ws.column_dimensions[chr(65 + i)].width = width
+    help_sheet = wb.create_sheet("How to answer")
+    for line in (f"Queries for {title}.",
+                 "For each row: set Status to Answered and write your answer in Response.",
+                 "If the value is right as it is, write 'confirmed correct' and why.",
+                 "If you corrected the source data, say so; the query closes when the next transfer no longer shows the problem.",
+                 "Do not change the Query ID column."):
+        help_sheet.append([line])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path

@@ -1,0 +1,130 @@
+"""Two data transfers: the site answers queries in its triage workbook and fixes some values; the next
+run closes, keeps, accepts and reopens queries; a third transfer brings a fixed problem back."""
+
+import shutil
+
+import openpyxl
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine
+
+from dli_etl.pipeline import run_pipeline
+
+
+def _queries(out) -> pd.DataFrame:
+    return pd.read_parquet(out / "queries" / "queries.parquet").set_index("query_id")
+
+
+@pytest.fixture(scope="module")
+def transfers(generated_defects, manifest, tmp_path_factory):
+    root = tmp_path_factory.mktemp("transfers")
+    out = root / "out"
+    first = run_pipeline(generated_defects.landing, out)
+    q1 = _queries(out)
+
+    # Pick one DLIPRO site's workbook and the queries to answer in it.
+    odm_dose = manifest[(manifest["study"] == "DLIPRO") & (manifest["defect_class"] == "dose_power_of_ten")].iloc[0]
+    fixed = q1[(q1["rule_id"] == "DOSE-POWER-OF-TEN") & (q1["subjid"] == odm_dose["subjid"])].index[0]
+    site = q1.loc[fixed, "site"]
+    same_site = q1[q1["site"] == site]
+    accepted_error = same_site[same_site["rule_id"].isin(["MRD-IMPOSSIBLE", "DATE-AMBIGUOUS"])].index[0]
+    others = [q for q in same_site.index if q not in (fixed, accepted_error)]
+    falsely_closed, answered_only, untouched = others[0], others[1], others[2]
+
+    workbook_path = out / "triage" / "DLIPRO" / f"DLIPRO_{site}_queries.xlsx"
+    wb = openpyxl.load_workbook(workbook_path)
+    ws = wb["Queries"]
+    answers = {
+        fixed: ("Answered", "Transcription error, corrected in the EDC"),
+        accepted_error: ("Answered", "Confirmed correct: value re-checked against the lab report"),
+        falsely_closed: ("Closed", ""),
+        answered_only: ("Answered", "Will check with the ward next week"),
+    }
+    for row in ws.iter_rows(min_row=2):
+        if row[0].value in answers:
+            row[1].value, row[2].value = answers[row[0].value]
+    landing2 = root / "landing2"
+    shutil.copytree(generated_defects.landing, landing2)
+    (landing2 / "DLIPRO" / "query_responses").mkdir()
+    wb.save(landing2 / "DLIPRO" / "query_responses" / workbook_path.name)
+
+    # The site corrects the dose in the EDC: the next export carries the original value.
+    odm = next((landing2 / "DLIPRO" / "edc").glob("*.xml"))
+    text = odm.read_text(encoding="utf-8")
+    needle = f'Value="{odm_dose["planted"]}"'
+    assert text.count(needle) == 1
+    odm.write_text(text.replace(needle, f'Value="{odm_dose["original"]}"'), encoding="utf-8")
+
+    second = run_pipeline(landing2, out)
+    q2 = _queries(out)
+    third = run_pipeline(generated_defects.landing, out)  # the old export again: the dose error is back
+    q3 = _queries(out)
+    ids = dict(fixed=fixed, accepted_error=accepted_error, falsely_closed=falsely_closed,
+               answered_only=answered_only, untouched=untouched)
+    return dict(out=out, first=first, second=second, third=third, q1=q1, q2=q2, q3=q3, ids=ids, site=site)
+
+
+def test_first_run_opens_a_query_per_finding(transfers):
+    q1 = transfers["q1"]
+    findings = pd.read_parquet(transfers["out"] / "findings" / "findings.parquet")  # last run's findings
+    assert set(q1["status"]) == {"Open"}
+    assert len(q1) == len(findings)
+
+
+def test_fixed_value_closes_its_query(transfers):
+    assert transfers["q2"].loc[transfers["ids"]["fixed"], "status"] == "Closed"
+
+
+def test_confirmed_correct_is_accepted_with_its_response(transfers):
+    row = transfers["q2"].loc[transfers["ids"]["accepted_error"]]
+    assert row["status"] == "Accepted"
+    assert row["response"].startswith("Confirmed correct")
+
+
+def test_accepted_error_releases_its_row_from_quarantine(transfers):
+    first = transfers["first"].accounting
+    second = transfers["second"].accounting
+    assert second["rows_quarantined"].sum() == first["rows_quarantined"].sum() - 2  # the accepted row and the fixed one
+    assert second["rows_in"].sum() == first["rows_in"].sum()
+
+
+def test_site_closing_an_unfixed_problem_reopens_it(transfers):
+    row = transfers["q2"].loc[transfers["ids"]["falsely_closed"]]
+    assert row["status"] == "Open" and row["times_reopened"] == 1
+
+
+def test_answer_without_fix_is_kept_as_answered(transfers):
+    row = transfers["q2"].loc[transfers["ids"]["answered_only"]]
+    assert row["status"] == "Answered" and row["response"] == "Will check with the ward next week"
+    assert transfers["q2"].loc[transfers["ids"]["untouched"], "status"] == "Open"
+
+
+def test_problem_that_comes_back_reopens(transfers):
+    row = transfers["q3"].loc[transfers["ids"]["fixed"]]
+    assert row["status"] == "Open" and row["times_reopened"] == 1
+    assert transfers["q3"].loc[transfers["ids"]["accepted_error"], "status"] == "Accepted"
+
+
+def test_query_ids_are_stable_across_runs(transfers):
+    assert set(transfers["q1"].index) <= set(transfers["q3"].index)
+
+
+def test_history_persists_in_the_warehouse(transfers):
+    engine = create_engine(f"sqlite:///{transfers['out'] / 'warehouse.sqlite'}")
+    history = pd.read_sql("select * from query_history", engine)
+    engine.dispose()
+    fixed = history[history["query_id"] == transfers["ids"]["fixed"]]
+    assert fixed["to_status"].tolist() == ["Open", "Closed", "Open"]
+    assert history["run_id"].nunique() == 3
+
+
+def test_triage_workbook_is_ready_to_send(transfers):
+    path = transfers["out"] / "triage" / "DLIPRO" / f"DLIPRO_{transfers['site']}_queries.xlsx"
+    ws = openpyxl.load_workbook(path)["Queries"]
+    headers = [c.value for c in ws[1]]
+    assert headers[:3] == ["Query ID", "Status", "Response"] and "Source cell" in headers
+    assert ws.freeze_panes == "A2" and ws.auto_filter.ref
+    validations = ws.data_validations.dataValidation
+    assert validations and validations[0].formula1 == '"Open,Answered,Closed"'
+    statuses = {ws.cell(row=r, column=2).value for r in range(2, ws.max_row + 1)}
+    assert statuses <= {"Open", "Answered"}  # closed and accepted queries are not sent again
