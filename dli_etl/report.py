@@ -82,6 +82,10 @@ def render_report(context: dict, path: Path) -> Path:
         completeness_fields=len(complete),
         by_severity=by_severity,
         accounting=accounting.to_dict("records"),
+        accounting_by_form=(accounting.groupby(["study", "form"], sort=False)
+                            .agg(sites=("site", "nunique"), rows_in=("rows_in", "sum"), rows_curated=("rows_curated", "sum"),
+                                 rows_quarantined=("rows_quarantined", "sum")).reset_index().to_dict("records")
+                            if not accounting.empty else []),
         totals=accounting[["rows_in", "rows_curated", "rows_quarantined"]].sum().to_dict() if not accounting.empty else {},
         by_site=by_site.to_dict("records"), site_columns=[c for c in ("error", "warning", "info") if c in by_site.columns],
         by_rule=by_rule.to_dict("records"),
