@@ -107,6 +107,13 @@ class AgvhdForm(_Subject):
     magic_overall_grade: Series[pd.Int64Dtype] = pa.Field(ge=0, le=4)
 
 
+class CgvhdForm(_Subject):
+    assessment_date: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE)
+    skin_score: Series[pd.Int64Dtype] = pa.Field(ge=0, le=3, nullable=True)
+    lungs_score: Series[pd.Int64Dtype] = pa.Field(ge=0, le=3, nullable=True)
+    global_severity: Series[pd.StringDtype] = pa.Field(isin=["NONE", "MILD", "MODERATE", "SEVERE"])
+
+
 class AdverseEventForm(_Subject):
     aeterm: Series[pd.StringDtype] = pa.Field(str_length={"min_value": 1})
     aestdt: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE)
@@ -127,6 +134,7 @@ FORM_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "chemistry": ChemistryForm,
     "mrd": MrdForm,
     "agvhd": AgvhdForm,
+    "cgvhd": CgvhdForm,
     "adverse_event": AdverseEventForm,
     "response": ResponseForm,
     "enrollment": EnrollmentForm,

@@ -124,3 +124,14 @@ def test_study_b_plerixafor_days_10_to_14_after_dli(generated_clean):
     assert set(merged["plx_doses_given"]) == {"2"}  # twice daily
     assert set((pd.to_datetime(dli["dli_date"]) - pd.to_datetime(dli["chemo_end"])).dt.days) == {3}
     assert raw["record_id"].nunique() == 28
+
+
+def test_cgvhd_severity_follows_organ_scores_on_clean_data(generated_clean):
+    from dli_etl.rules.nih_cgvhd import nih_global_severity
+
+    cg = _odm_forms(generated_clean.landing)["IG.CGVHD"]
+    assert len(cg) > 5
+    organs = {"skin": "IT.CGSKIN", "mouth": "IT.CGMOUTH", "eyes": "IT.CGEYES", "gi": "IT.CGGI", "liver": "IT.CGLIVER",
+              "lungs": "IT.CGLUNGS", "joints": "IT.CGJOINTS", "genital": "IT.CGGENIT"}
+    for _, row in cg.iterrows():
+        assert row["IT.CGSEV"] == nih_global_severity({o: int(row[c]) for o, c in organs.items()})

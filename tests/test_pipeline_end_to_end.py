@@ -35,6 +35,7 @@ RULE_FOR_CLASS = {
     "mrd_above_100_percent": "MRD-IMPOSSIBLE",
     "ctcae_grade_contradiction": "CTCAE-GRADE-CONTRADICTS-LAB",
     "magic_grade_contradiction": "MAGIC-GRADE-CONTRADICTION",
+    "cgvhd_severity_contradiction": "NIH-SEVERITY-CONTRADICTION",
 }
 COVERED = set(HARMONIZED_FORMS) | {"ingest"}
 

@@ -19,7 +19,7 @@ from dli_etl.lineage import cell_locator
 from dli_etl.rules.ctcae_consistency import ctcae_findings
 from dli_etl.rules.dli_dose import dose_findings
 from dli_etl.rules.eligibility import consent_after_hsct_findings, eligibility_findings
-from dli_etl.rules.gvhd_consistency import magic_findings
+from dli_etl.rules.gvhd_consistency import magic_findings, nih_findings
 from dli_etl.rules.identity import duplicate_subject_findings, unknown_subject_findings
 from dli_etl.rules.mrd import mrd_positivity_column
 from dli_etl.rules.treatment_timeline import (
@@ -33,10 +33,10 @@ from dli_etl.schemas.forms import FORM_SCHEMAS
 from dli_etl.specs import load_spec
 
 HARMONIZED_FORMS = ("enrollment", "randomization", "transplant", "chemo", "dli", "immunosuppression", "plerixafor",
-                    "cbc", "chemistry", "mrd", "agvhd", "adverse_event", "response", "followup")
+                    "cbc", "chemistry", "mrd", "agvhd", "cgvhd", "adverse_event", "response", "followup")
 # form -> its event date, checked against the death date
 _DATED_FORMS = {"dli": "dlidt", "chemo": "chemo_start", "plerixafor": "plx_date", "cbc": "lbdtc",
-                "chemistry": "lbdtc", "mrd": "lbdtc", "agvhd": "assessment_date", "adverse_event": "aestdt",
+                "chemistry": "lbdtc", "mrd": "lbdtc", "agvhd": "assessment_date", "cgvhd": "assessment_date", "adverse_event": "aestdt",
                 "response": "rsdt"}
 _START_END = {"chemo": ("chemo_start", "chemo_end"), "immunosuppression": ("ist_start", "ist_end"),
               "adverse_event": ("aestdt", "aeendt")}
@@ -187,6 +187,8 @@ def _clinical_findings(study: str, params: dict, frames: dict[str, pd.DataFrame]
                                           locate_for("plerixafor"))
     if "agvhd" in frames:
         out += magic_findings(frames["agvhd"], locate_for("agvhd"))
+    if "cgvhd" in frames:
+        out += nih_findings(frames["cgvhd"], locate_for("cgvhd"))
     if "adverse_event" in frames:
         out += ctcae_findings(frames["adverse_event"], frames.get("cbc"), set(deaths["usubjid"]),
                               locate_for("adverse_event"))

@@ -14,6 +14,7 @@ from dli_etl.rules.magic_agvhd import (
     skin_stage,
     upper_gi_stage,
 )
+from dli_etl.rules.nih_cgvhd import ORGANS, nih_global_severity
 
 Locate = Callable[[pd.Series, str], str]
 
@@ -56,3 +57,16 @@ def magic_findings(agvhd: pd.DataFrame, locate: Locate) -> list[Finding]:
 def _finding(rule: str, row: pd.Series, field: str, value: str, expected: str, locate: Locate) -> Finding:
     return Finding(rule, str(row["study"]), str(row["site"]), str(row["subjid"]), "agvhd", field, value, expected, "",
                    str(row["src_file"]), str(row["src_sha256"]), locate(row, field), str(row["row_id"]))
+
+
+def nih_findings(cgvhd: pd.DataFrame, locate: Locate) -> list[Finding]:
+    """Recorded global severity that the organ scores contradict (skipped when a missing score leaves it open)."""
+    out: list[Finding] = []
+    for _, row in cgvhd.iterrows():
+        scores = {o: (None if pd.isna(row[f"{o}_score"]) else int(row[f"{o}_score"])) for o in ORGANS}
+        derived = nih_global_severity(scores)
+        if derived is not None and pd.notna(row["global_severity"]) and row["global_severity"] != derived:
+            out.append(Finding("NIH-SEVERITY-CONTRADICTION", str(row["study"]), str(row["site"]), str(row["subjid"]),
+                               "cgvhd", "global_severity", str(row["global_severity"]), derived, "", str(row["src_file"]),
+                               str(row["src_sha256"]), locate(row, "global_severity"), str(row["row_id"])))
+    return out

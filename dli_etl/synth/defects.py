@@ -29,6 +29,7 @@ COVERED_BY: dict[str, str] = {
     "mrd_above_100_percent": "mrd",
     "ctcae_grade_contradiction": "adverse_event",
     "magic_grade_contradiction": "agvhd",
+    "cgvhd_severity_contradiction": "cgvhd",
     "ambiguous_date": "cbc",
 }
 
@@ -154,6 +155,12 @@ class DefectPlanter:
             new = str(grade + 1 if grade < 4 else grade - 1)
             self._log("agvhd", record, "magic_overall_grade", "magic_grade_contradiction", str(grade), new)
             record["magic_overall_grade"] = new
+        for record in _pick(self.rng, self._free(forms.get("cgvhd", [])), self.rate * 2):
+            order = ["NONE", "MILD", "MODERATE", "SEVERE"]
+            now = order.index(record["global_severity"])
+            new = order[now + 1] if now < 3 else order[now - 1]
+            self._log("cgvhd", record, "global_severity", "cgvhd_severity_contradiction", record["global_severity"], new)
+            record["global_severity"] = new
         self._plant_lab_defects()
 
     def _new_rid(self) -> int:

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 import numpy as np
 
 from dli_etl.rules import ctcae_labs, magic_agvhd
+from dli_etl.rules.nih_cgvhd import ORGANS, nih_global_severity
 from dli_etl.synth.dose_notation import pick_notation, write_cell_dose
 
 DATA_CUTOFF = date(2026, 11, 1)
@@ -174,6 +175,15 @@ def _agvhd_assessments(rng: np.random.Generator, onset: date, n: int) -> tuple[l
     return rows, liver
 
 
+def _cgvhd_assessment(rng: np.random.Generator, when: date) -> dict:
+    """One NIH chronic GVHD assessment; the global severity follows the organ scores."""
+    scores = dict.fromkeys(ORGANS, 0)
+    for organ in rng.choice(list(ORGANS), size=int(rng.integers(1, 4)), replace=False):
+        scores[str(organ)] = int(rng.choice([1, 1, 2, 3], p=[0.45, 0.2, 0.25, 0.1]))
+    return {"assessment_date": when, **{f"{o}_score": v for o, v in scores.items()},
+            "global_severity": nih_global_severity(scores)}
+
+
 _INFECTIONS = (
     ("Lung infection", "BACTERIAL", "Klebsiella pneumoniae"),
     ("Sepsis", "BACTERIAL", "Escherichia coli"),
@@ -289,6 +299,10 @@ def build_study_a(rng: np.random.Generator, n_subjects: int = 200) -> SourceBund
                     for when, bili in liver.items():
                         # chemistry on the assessment day reflects the liver involvement
                         liver_by_day[(when - hsct).days] = bili
+        if dli_days and rng.random() < 0.25:
+            when = _day(hsct, dli_days[0] + int(rng.integers(60, 200)))
+            if when <= last:
+                bundle.add("cgvhd", subjid, **_cgvhd_assessment(rng, when))
         aes.extend(_infections(rng, _day(hsct, dli_days[0]) if dli_days else rand, last))
         _write_labs(bundle, rng, site, subjid, hsct, last, dli_days, mrd_positive_from, relapse_hsct,
                     liver_by_day, aes)
@@ -356,6 +370,10 @@ def build_study_b(rng: np.random.Generator, n_subjects: int = 28) -> SourceBundl
                     if row["assessment_date"] <= last:
                         bundle.add("agvhd", subjid, **row, _event="followup_arm_1")
             chemo_start = _day(dli_date, int(rng.integers(35, 60)))
+        if dli_days_from_hsct and rng.random() < 0.25:
+            when = _day(hsct, dli_days_from_hsct[0] + int(rng.integers(60, 200)))
+            if when <= last:
+                bundle.add("cgvhd", subjid, **_cgvhd_assessment(rng, when), _event="followup_arm_1")
         aes.extend(_infections(rng, consent, last))
         relapse_hsct = (consent - hsct).days + relapse_d if relapse_d is not None else None
         _write_labs(bundle, rng, "JLU", subjid, hsct, last, dli_days_from_hsct,

@@ -20,6 +20,7 @@ EVENT_LAYOUT: dict[str, tuple[str, bool, str, bool]] = {
     "dli": ("SE.DLI", True, "F.DLI", False),
     "immunosuppression": ("SE.DLI", True, "F.IST", False),
     "agvhd": ("SE.ONSTUDY", False, "F.AGVHD", True),
+    "cgvhd": ("SE.ONSTUDY", False, "F.CGVHD", True),
     "adverse_event": ("SE.ONSTUDY", False, "F.AE", True),
     "response": ("SE.ONSTUDY", False, "F.RESP", False),
     "followup": ("SE.EOS", False, "F.FU", False),
@@ -27,7 +28,8 @@ EVENT_LAYOUT: dict[str, tuple[str, bool, str, bool]] = {
 _DATE_FIELDS = {"brthdtc", "rficdtc", "randdt", "hsctdt", "chemo_start", "chemo_end", "dlidt", "ist_start",
                 "ist_end", "assessment_date", "aestdt", "aeendt", "rsdt", "last_contact", "relapse_date", "death_date"}
 _INT_FIELDS = {"dli_round", "skin_stage", "liver_stage", "upper_gi_stage", "lower_gi_stage",
-               "magic_overall_grade", "aetoxgr"}
+               "magic_overall_grade", "aetoxgr", "skin_score", "mouth_score", "eyes_score", "gi_score",
+               "liver_score", "lungs_score", "joints_score", "genital_score"}
 _FLOAT_FIELDS = {"skin_bsa", "bilirubin_mg_dl", "stool_ml_day", "bm_blasts"}
 
 

@@ -20,7 +20,7 @@ DICTIONARY_HEADER = [
 # instrument -> event when not given by the record; repeating instruments
 DEFAULT_EVENT = {"demographics": "baseline_arm_1", "transplant": "baseline_arm_1", "response": "followup_arm_1",
                  "followup": "followup_arm_1"}
-REPEATING = {"plerixafor", "adverse_event", "agvhd"}
+REPEATING = {"plerixafor", "adverse_event", "agvhd", "cgvhd"}
 
 FIELD_TYPES: dict[str, tuple[str, str, str]] = {
     # field: (type, choices, validation)
