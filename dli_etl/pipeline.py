@@ -16,7 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from dli_etl import __version__
-from dli_etl.findings import empty_findings
+from dli_etl.findings import empty_findings, findings_frame
 from dli_etl.harmonize.study import ACCOUNTING_COLUMNS, HarmonizeResult, harmonize_study
 from dli_etl.ingest.apply_profile import ingest_study
 from dli_etl.ingest.raw_form import IngestResult
@@ -31,8 +31,9 @@ from dli_etl.queries import (
     write_triage_workbooks,
 )
 from dli_etl.report import render_report, write_findings_xlsx
-from dli_etl.sdtm.dm import build_dm
-from dli_etl.sdtm.ex import build_ex
+from dli_etl.sdtm.build import LINEAGE_TABLES, build_sdtm
+from dli_etl.sdtm.define_xml import write_define
+from dli_etl.sdtm.xpt import write_xpt
 from dli_etl.site_profile import SiteProfile, load_profiles
 
 STUDIES = ("DLIPRO", "DLIPLX")
@@ -98,10 +99,11 @@ def harmonize(ingested: IngestResult, accepted: set[str] | None = None) -> Harmo
 
 
 def map_sdtm(harmonized: HarmonizeResult) -> dict[str, pd.DataFrame]:
-    """DM, EX and SUPPEX (plus EX lineage) from the curated forms."""
-    dm = build_dm(harmonized.study, harmonized.curated)
-    ex, suppex, ex_lineage = build_ex(harmonized.study, harmonized.curated, dm)
-    return {"dm": dm, "ex": ex, "suppex": suppex, "ex_lineage": ex_lineage}
+    """Every SDTM domain of the study from its curated forms; CT findings join the study's findings."""
+    domains, findings = build_sdtm(harmonized.study, harmonized.curated)
+    if findings:
+        harmonized.findings = pd.concat([harmonized.findings, findings_frame(findings)], ignore_index=True)
+    return domains
 
 
 def all_findings(runs: list[StudyRun]) -> pd.DataFrame:
@@ -134,7 +136,7 @@ def output_tables(runs: list[StudyRun]) -> tuple[dict[str, pd.DataFrame], dict[s
         for form, frame in run.harmonized.staged.items():
             parquet[f"staged/{run.study}/{form}"] = frame
     sql = {name: pd.concat(frames, ignore_index=True) for name, frames in pooled.items()}
-    for domain in ("dm", "ex", "suppex"):
+    for domain in [name[5:] for name in sql if name.startswith("sdtm_")]:
         if f"sdtm_{domain}" in sql:
             parquet[f"sdtm/pooled/{domain}"] = sql[f"sdtm_{domain}"]
     findings = all_findings(runs)
@@ -163,6 +165,7 @@ def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url:
     findings = parquet["findings/findings"]
     accounting = parquet["findings/row_accounting"]
     xlsx = write_findings_xlsx(findings, out / "report" / "findings.xlsx")
+    submission = write_submission_files(runs, parquet, out)
     files = [asdict(f) for r in runs for f in r.ingest.files]
     subjects = {r.study: int(len(r.sdtm.get("dm", []))) for r in runs}
     context = {
@@ -173,6 +176,8 @@ def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url:
         "queries": queries, "query_changes": new_history,
         "triage": [p.relative_to(out).as_posix() for p in triage],
         "completeness": completeness(runs),
+        "define_files": [p.relative_to(out).as_posix() for p in submission if p.name == "define.xml"],
+        "xpt_count": sum(1 for p in submission if p.suffix == ".xpt"),
     }
     report = render_report(context, out / "report" / "dq_report.html")
     manifest = {
@@ -208,6 +213,20 @@ def completeness(runs: list[StudyRun]) -> pd.DataFrame:
                     rows.append({"study": run.study, "site": site, "form": form, "field": name,
                                  "rows": int(part.size), "filled_pct": round(100 * float(part.mean()), 1)})
     return pd.DataFrame(rows, columns=["study", "site", "form", "field", "rows", "filled_pct"])
+
+
+def write_submission_files(runs: list[StudyRun], parquet: dict[str, pd.DataFrame], out: Path) -> list[Path]:
+    """SAS XPT v5 per domain and a Define-XML 2.1 per study and for the pooled domains."""
+    written: list[Path] = []
+    groups = {r.study: {k: v for k, v in r.sdtm.items() if k not in LINEAGE_TABLES} for r in runs}
+    groups["pooled"] = {key.split("/")[-1]: frame for key, frame in parquet.items() if key.startswith("sdtm/pooled/")
+                        and key.split("/")[-1] not in LINEAGE_TABLES}
+    for name, domains in groups.items():
+        folder = out / "sdtm" / name
+        for domain, frame in sorted(domains.items()):
+            written.append(write_xpt(frame, domain, folder / "xpt" / f"{domain}.xpt"))
+        written.append(write_define(name, domains, folder / "define.xml"))
+    return written
 
 
 def _redact(url: str) -> str:

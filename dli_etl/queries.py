@@ -100,7 +100,8 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
     """New query state and this run's history rows."""
     prev = previous.set_index("query_id") if not previous.empty else empty_queries().set_index("query_id")
     answers = responses.set_index("query_id") if not responses.empty else None
-    current = findings.drop_duplicates("finding_id").set_index("finding_id")
+    # info findings (e.g. documented sponsor CT extensions) are notes for the standards team, not site queries
+    current = findings[findings["severity"] != "info"].drop_duplicates("finding_id").set_index("finding_id")
     history: list[dict[str, str]] = []
     rows: list[dict[str, object]] = []
 

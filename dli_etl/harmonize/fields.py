@@ -90,7 +90,8 @@ def standardize_lab(text: pd.Series, analyte: str, source_unit: str | None, unit
                            problems={**number.problems, "UNIT-UNKNOWN": (unknown, unit)})
     values = _convert(number.values, rule).round(4)
     implausible = (values.notna() & ((values < low) | (values > high))).fillna(False).astype(bool)
-    return FieldResult(values.where(~implausible), extra={"_orig": text.astype("string")},
+    return FieldResult(values.where(~implausible), extra={"_orig": text.astype("string"),
+                                                          "_orig_unit": pd.Series(unit, index=text.index, dtype="string")},
                        problems={**number.problems, "LAB-IMPLAUSIBLE": (implausible, f"{low:g}-{high:g} {spec['unit']}")})
 
 

@@ -53,6 +53,8 @@ def conform(frame: pd.DataFrame, domain: str) -> pd.DataFrame:
             out[name] = pd.Series(pd.NA, index=frame.index, dtype="Float64" if var["type"] == "Num" else "string")
         if var["type"] == "Char":
             out[name] = out[name].astype("string")
+        else:
+            out[name] = pd.to_numeric(out[name], errors="coerce").astype("Float64")
     return out.reset_index(drop=True)
 
 
@@ -60,3 +62,34 @@ def labels(domain: str) -> dict[str, str]:
     meta = variable_metadata()
     rows = meta[meta["domain"] == domain]
     return dict(zip(rows["variable"], rows["label"], strict=True))
+
+
+def with_reference_start(frame: pd.DataFrame, dm: pd.DataFrame) -> pd.DataFrame:
+    """Add RFSTDTC from DM (for --DY); only subjects in DM are kept, so every record has a DM parent."""
+    return frame.merge(dm[["USUBJID", "RFSTDTC"]], left_on="usubjid", right_on="USUBJID", how="inner")
+
+
+def finish_domain(frame: pd.DataFrame, study: str, domain: str, order: list[str]) -> pd.DataFrame:
+    """STUDYID, DOMAIN, --SEQ in a stable order, variables conformed to the domain's metadata."""
+    if frame.empty:
+        return conform(pd.DataFrame(), domain)
+    out = frame.assign(STUDYID=study, DOMAIN=domain)
+    out = sequence_numbers(out, "USUBJID", order, f"{domain}SEQ")
+    return conform(out, domain)
+
+
+def supp_records(parent: pd.DataFrame, study: str, domain: str, qualifiers: dict[str, tuple[str, str]]) -> pd.DataFrame:
+    """SUPP-- rows for non-standard variables: ``qualifiers`` maps a parent column to (QNAM, QLABEL)."""
+    rows = []
+    for column, (qnam, qlabel) in qualifiers.items():
+        if column not in parent.columns:
+            continue
+        has = parent[parent[column].notna() & (parent[column].astype("string") != "")]
+        rows.append(pd.DataFrame({
+            "STUDYID": study, "RDOMAIN": domain, "USUBJID": has["USUBJID"], "IDVAR": f"{domain}SEQ",
+            "IDVARVAL": has[f"{domain}SEQ"].astype("string"), "QNAM": qnam, "QLABEL": qlabel,
+            "QVAL": has[column].astype("string"), "QORIG": "CRF", "QEVAL": "",
+        }))
+    frame = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
+    return conform(frame.sort_values(["USUBJID", "IDVARVAL", "QNAM"], kind="mergesort") if not frame.empty else frame,
+                   f"SUPP{domain}")
