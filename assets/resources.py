@@ -23,6 +23,8 @@ class DliEtlPaths(ConfigurableResource):
     output_dir: str
     warehouse_url: str = ""
     profiles_dir: str = ""
+    expectations: bool = True
+    data_docs: bool = True
 
     def landing(self) -> Path:
         return Path(self.landing_dir)
@@ -40,4 +42,5 @@ class DliEtlPaths(ConfigurableResource):
             output_dir=os.environ.get("DLI_OUTPUT_DIR", DEFAULT_HOME),
             warehouse_url=os.environ.get("DLI_WAREHOUSE_URL", ""),
             profiles_dir=os.environ.get("DLI_PROFILES_DIR", ""),
+            data_docs=os.environ.get("DLI_DATA_DOCS", "1") not in ("0", "false", "no"),
         )

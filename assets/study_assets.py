@@ -77,10 +77,16 @@ def build_study_assets(study: str) -> tuple[list[AssetsDefinition], list[AssetCh
     @asset(name=f"{key}_sdtm", group_name=key, compute_kind="sdtm",
            ins={"harmonized": AssetIn(f"{key}_harmonized")},
            description=f"{study} SDTM domains DM, EX, SUPPEX (plus EX lineage).")
-    def sdtm(context: AssetExecutionContext, harmonized: HarmonizeResult) -> dict[str, pd.DataFrame]:
+    def sdtm(context: AssetExecutionContext, paths: DliEtlPaths, harmonized: HarmonizeResult) -> dict[str, pd.DataFrame]:
         domains = pipeline.map_sdtm(harmonized)
-        context.add_output_metadata({f"{name}_rows": len(frame) for name, frame in domains.items()}
-                                    | {"dm_preview": _markdown(domains["dm"], 5)})
+        meta: dict = {f"{name}_rows": len(frame) for name, frame in domains.items()}
+        if paths.expectations:
+            run = pipeline.check_expectations(pipeline.StudyRun(study, None, harmonized, domains),  # type: ignore[arg-type]
+                                              paths.output(), paths.data_docs)
+            meta["gx_suites_failed"] = MetadataValue.json(sorted(d for d, ok in run.expectations.items() if not ok))
+            if run.data_docs:
+                meta["data_docs"] = MetadataValue.path(str(run.data_docs))
+        context.add_output_metadata(meta | {"dm_preview": _markdown(domains["dm"], 5)})
         return domains
 
     return [ingested, harmonized, sdtm], [row_accounting_balanced, no_unreadable_files]

@@ -43,7 +43,8 @@ def _print_summary(published: dict, out: Path, seconds: float) -> None:
     print(f"  warehouse      : {published['warehouse_url']}  ({len(published['sql_tables'])} tables)")
 
 
-def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None, use_dagster: bool) -> int:
+def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None, use_dagster: bool,
+         expectations: bool = True, data_docs: bool = True) -> int:
     started = time.perf_counter()
     if not landing.exists():
         print(f"error: landing folder {landing} does not exist (try: dli-etl generate --out {landing.parent})",
@@ -53,7 +54,7 @@ def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None,
         from dli_etl.orchestrate import materialize_all
 
         print("running the Dagster asset graph in process (ingest -> harmonize -> sdtm -> publish) ...", flush=True)
-        run = materialize_all(landing, out, warehouse, profiles)
+        run = materialize_all(landing, out, warehouse, profiles, expectations, data_docs)
         if not run.success or run.published is None:
             print(f"run {run.run_id} failed at: {', '.join(run.failed_steps) or 'unknown step'}", file=sys.stderr)
             failed_checks = [k for k, ok in run.check_results.items() if not ok]
@@ -64,7 +65,8 @@ def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None,
         return 0
     from dli_etl.pipeline import run_pipeline
 
-    summary = run_pipeline(landing, out, warehouse, profiles, echo=lambda m: print(f"  {m}", flush=True))
+    summary = run_pipeline(landing, out, warehouse, profiles, echo=lambda m: print(f"  {m}", flush=True),
+                           expectations=expectations, data_docs=data_docs)
     published = {"run_id": summary.run_id, "subjects": summary.subjects, "accounting": summary.accounting.to_dict("records"),
                  "findings_by_severity": summary.findings_by_severity, "report": str(summary.report),
                  "findings_xlsx": str(summary.findings_xlsx), "parquet_files": summary.parquet_files,
@@ -94,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--warehouse", default=None, help="SQLAlchemy URL (default: SQLite file <out>/warehouse.sqlite)")
     run.add_argument("--profiles", type=Path, default=None, help="folder of extra/overriding site profile YAML files")
     run.add_argument("--no-dagster", action="store_true", help="run the plain-Python pipeline instead of the Dagster graph")
+    run.add_argument("--no-expectations", action="store_true", help="skip the Great Expectations suites on SDTM")
+    run.add_argument("--no-data-docs", action="store_true", help="run the suites but do not render GX Data Docs")
 
     demo = sub.add_parser("demo", help="generate synthetic data, then run the full pipeline on it")
     demo.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
@@ -101,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--defect-rate", type=float, default=0.03, help="planted defect rate (default: %(default)s)")
     demo.add_argument("--warehouse", default=None, help="SQLAlchemy URL (default: SQLite file under --out)")
     demo.add_argument("--no-dagster", action="store_true", help="run the plain-Python pipeline instead of the Dagster graph")
+    demo.add_argument("--no-expectations", action="store_true", help="skip the Great Expectations suites on SDTM")
+    demo.add_argument("--no-data-docs", action="store_true", help="run the suites but do not render GX Data Docs")
 
     args = parser.parse_args(argv)
     if args.command in ("generate", "demo"):
@@ -115,8 +121,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {result.defects} planted defects listed in {result.manifest}")
         if args.command == "generate":
             return 0
-        return _run(result.landing, args.out, args.warehouse, None, not args.no_dagster)
-    return _run(args.landing, args.out, args.warehouse, args.profiles, not args.no_dagster)
+        return _run(result.landing, args.out, args.warehouse, None, not args.no_dagster, not args.no_expectations,
+                    not args.no_data_docs)
+    return _run(args.landing, args.out, args.warehouse, args.profiles, not args.no_dagster, not args.no_expectations,
+                not args.no_data_docs)
 
 
 if __name__ == "__main__":

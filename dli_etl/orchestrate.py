@@ -23,7 +23,8 @@ class OrchestratedRun:
 
 
 def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
-                    profiles_dir: Path | None = None) -> OrchestratedRun:
+                    profiles_dir: Path | None = None, expectations: bool = True,
+                    data_docs: bool = True) -> OrchestratedRun:
     """Materialize every asset once; returns the published summary or the failing steps."""
     from dagster import DagsterInstance, FilesystemIOManager, materialize
 
@@ -39,7 +40,8 @@ def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
     if not config.exists():
         config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     paths = DliEtlPaths(landing_dir=str(Path(landing).resolve()), output_dir=str(out),
-                        warehouse_url=warehouse_url or "", profiles_dir=str(profiles_dir or ""))
+                        warehouse_url=warehouse_url or "", profiles_dir=str(profiles_dir or ""),
+                        expectations=expectations, data_docs=data_docs)
     with DagsterInstance.local_temp(tempdir=str(home)) as instance:
         result = materialize(
             [*ALL_ASSETS, *ALL_CHECKS],

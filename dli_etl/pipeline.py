@@ -7,6 +7,7 @@ them in a loop for scripts, notebooks and tests that do not need an orchestrator
 from __future__ import annotations
 
 import json
+import os
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -48,6 +49,8 @@ class StudyRun:
     ingest: IngestResult
     harmonized: HarmonizeResult
     sdtm: dict[str, pd.DataFrame] = field(default_factory=dict)
+    expectations: dict[str, bool] = field(default_factory=dict)  # GX suite success per domain
+    data_docs: Path | None = None
 
 
 @dataclass
@@ -104,6 +107,19 @@ def map_sdtm(harmonized: HarmonizeResult) -> dict[str, pd.DataFrame]:
     if findings:
         harmonized.findings = pd.concat([harmonized.findings, findings_frame(findings)], ignore_index=True)
     return domains
+
+
+def check_expectations(run: StudyRun, out: Path | None, data_docs: bool = True) -> StudyRun:
+    """Run the Great Expectations suites on the study's SDTM domains; failures join its findings."""
+    from dli_etl.sdtm.expectation_suites import validate_domains
+
+    docs = Path(out) / "report" / "data_docs" / run.study if (out is not None and data_docs) else None
+    domains = {k: v for k, v in run.sdtm.items() if k not in LINEAGE_TABLES}
+    found, success, index = validate_domains(run.study, domains, docs)
+    if found:
+        run.harmonized.findings = pd.concat([run.harmonized.findings, findings_frame(found)], ignore_index=True)
+    run.expectations, run.data_docs = success, index
+    return run
 
 
 def all_findings(runs: list[StudyRun]) -> pd.DataFrame:
@@ -178,6 +194,8 @@ def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url:
         "completeness": completeness(runs),
         "define_files": [p.relative_to(out).as_posix() for p in submission if p.name == "define.xml"],
         "xpt_count": sum(1 for p in submission if p.suffix == ".xpt"),
+        "data_docs": {r.study: os.path.relpath(r.data_docs, out / "report") for r in runs if r.data_docs},
+        "expectation_results": {r.study: r.expectations for r in runs if r.expectations},
     }
     report = render_report(context, out / "report" / "dq_report.html")
     manifest = {
@@ -239,8 +257,12 @@ def _redact(url: str) -> str:
 
 
 def run_pipeline(landing: Path, out: Path, warehouse_url: str | None = None, profiles_dir: Path | None = None,
-                 echo: Echo | None = None) -> RunSummary:
-    """Run every step for both studies without Dagster."""
+                 echo: Echo | None = None, expectations: bool = True, data_docs: bool = True) -> RunSummary:
+    """Run every step for both studies without Dagster.
+
+    ``expectations``: run the Great Expectations suites on SDTM (a few seconds); ``data_docs``: also
+    render their Data Docs (slower).
+    """
     say = echo or (lambda _msg: None)
     profiles = load_profiles(profiles_dir)
     state = query_state(landing, out, warehouse_url)
@@ -250,6 +272,10 @@ def run_pipeline(landing: Path, out: Path, warehouse_url: str | None = None, pro
         ingested = ingest(study, landing, profiles)
         say(f"{study}: harmonize {len(ingested.forms)} raw forms from {len(ingested.files)} files")
         harmonized = harmonize(ingested, state.accepted)
-        runs.append(StudyRun(study, ingested, harmonized, map_sdtm(harmonized)))
+        run = StudyRun(study, ingested, harmonized, map_sdtm(harmonized))
+        if expectations:
+            say(f"{study}: Great Expectations suites on {len(run.sdtm)} SDTM tables")
+            check_expectations(run, out, data_docs)
+        runs.append(run)
     say("publish")
     return write_outputs(runs, out, landing, warehouse_url, state=state)

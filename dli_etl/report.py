@@ -70,7 +70,8 @@ def render_report(context: dict, path: Path) -> Path:
                     .groupby(["change", "reason"]).size().rename("count").reset_index() if not changes.empty
                     else pd.DataFrame())
     gaps = complete[complete["filled_pct"] < 100].sort_values("filled_pct") if not complete.empty else complete
-    context.setdefault("data_docs", "")
+    context.setdefault("data_docs", {})
+    context.setdefault("expectation_results", {})
     context.setdefault("define_files", [])
     context.setdefault("xpt_count", 0)
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)

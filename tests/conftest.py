@@ -37,7 +37,7 @@ def generated_clean(tmp_path_factory) -> GenerateResult:
 
 @pytest.fixture(scope="session")
 def run_defects(generated_defects, tmp_path_factory) -> RunSummary:
-    return run_pipeline(generated_defects.landing, tmp_path_factory.mktemp("out_defects"))
+    return run_pipeline(generated_defects.landing, tmp_path_factory.mktemp("out_defects"), data_docs=False)
 
 
 @pytest.fixture(scope="session")

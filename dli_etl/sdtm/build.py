@@ -6,6 +6,7 @@ import pandas as pd
 
 from dli_etl.findings import Finding
 from dli_etl.sdtm.controlled_terms import ct_findings
+from dli_etl.sdtm.cross_domain import cross_domain_findings
 from dli_etl.sdtm.dm import build_dm
 from dli_etl.sdtm.events import build_ae, build_ds, build_mh
 from dli_etl.sdtm.ex import build_ex
@@ -32,4 +33,5 @@ def build_sdtm(study: str, curated: dict[str, pd.DataFrame]) -> tuple[dict[str, 
     for name, frame in domains.items():
         if name not in LINEAGE_TABLES:
             findings += ct_findings(study, name, frame)
+    findings += cross_domain_findings(study, domains)
     return domains, findings

@@ -1,0 +1,141 @@
+"""Great Expectations suites for the SDTM domains: built from the variable metadata and CT (specs as
+data), stored as JSON in ``expectations/`` (installed as ``dli_etl.expectations``), run on every build.
+
+Failures become findings; Data Docs are written beside the HTML report. GX is imported only when a
+suite runs, because its import alone takes seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import pandas as pd
+
+from dli_etl.findings import Finding
+from dli_etl.sdtm.algorithms import variable_metadata
+from dli_etl.sdtm.controlled_terms import codelists
+
+ISO_8601 = r"^\d{4}(?:-(?:\d{2}|-)(?:-(?:\d{2}|-))?)?(?:T\d{2}(?::\d{2}(?::\d{2})?)?)?$"
+SUITE_DOMAINS = ("DM", "EX", "SUPPEX", "MH", "PR", "SUPPPR", "CM", "LB", "AE", "SUPPAE", "FA", "RS", "DS", "DD",
+                 "TS", "TA", "TE", "TI")
+_START_END = {"EX": ("EXSTDTC", "EXENDTC"), "CM": ("CMSTDTC", "CMENDTC"), "AE": ("AESTDTC", "AEENDTC")}
+MAX_ROWS_PER_FAILURE = 50
+
+
+def build_suite(domain: str) -> dict:
+    """The suite of one domain as plain JSON (type + kwargs per expectation)."""
+    meta = variable_metadata()
+    rows = meta[meta["domain"] == domain]
+    lists = codelists()
+    expectations: list[dict] = [{"type": "expect_table_columns_to_match_ordered_list",
+                                 "kwargs": {"column_list": rows["variable"].tolist()}}]
+    for _, var in rows.iterrows():
+        name = var["variable"]
+        if var["core"] == "Req":
+            expectations.append({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": name}})
+        codelist = var["codelist"]
+        if codelist and codelist in lists and not lists[codelist][0]:  # non-extensible: exact set
+            expectations.append({"type": "expect_column_values_to_be_in_set",
+                                 "kwargs": {"column": name, "value_set": sorted(lists[codelist][1])}})
+        if name.endswith("DTC"):
+            expectations.append({"type": "expect_column_values_to_match_regex", "kwargs": {"column": name, "regex": ISO_8601}})
+    seq = f"{domain}SEQ"
+    if seq in set(rows["variable"]) and "USUBJID" in set(rows["variable"]):
+        expectations.append({"type": "expect_compound_columns_to_be_unique", "kwargs": {"column_list": ["USUBJID", seq]}})
+    if domain == "DM":
+        expectations.append({"type": "expect_column_values_to_be_unique", "kwargs": {"column": "USUBJID"}})
+    if domain in _START_END:
+        start, end = _START_END[domain]
+        expectations.append({"type": "expect_column_pair_values_a_to_be_greater_than_b",
+                             "kwargs": {"column_A": end, "column_B": start, "or_equal": True,
+                                        "ignore_row_if": "either_value_is_missing"}})
+    return {"name": f"sdtm_{domain.lower()}", "expectations": expectations,
+            "meta": {"generated_by": "dli_etl.sdtm.expectation_suites.build_suite", "domain": domain}}
+
+
+def write_suites(folder: Path) -> list[Path]:
+    """(Re)write every suite JSON file; ``scripts/build_expectation_suites.py`` calls this."""
+    paths = []
+    for domain in SUITE_DOMAINS:
+        path = Path(folder) / f"sdtm_{domain.lower()}.json"
+        path.write_text(json.dumps(build_suite(domain), indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def load_suite(domain: str) -> dict:
+    text = (resources.files("dli_etl.expectations") / f"sdtm_{domain.lower()}.json").read_text(encoding="utf-8")
+    return json.loads(text)
+
+
+def validate_domains(study: str, domains: dict[str, pd.DataFrame], docs_dir: Path | None = None
+                     ) -> tuple[list[Finding], dict[str, bool], Path | None]:
+    """Run each domain's suite; return findings, success per domain and the Data Docs index."""
+    import great_expectations as gx
+    from great_expectations.core import ExpectationSuite
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    if docs_dir is not None:
+        context.add_data_docs_site(site_name="dli_etl", site_config={
+            "class_name": "SiteBuilder", "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)}})
+    source = context.data_sources.add_pandas(f"{study}_sdtm")
+    # Data Docs are built once at the end: an UpdateDataDocsAction per checkpoint rebuilds the whole site
+    # each time, which is quadratic in the number of domains.
+    actions: list = []
+    findings: list[Finding] = []
+    success: dict[str, bool] = {}
+    for name, frame in domains.items():
+        domain = name.upper()
+        if domain not in SUITE_DOMAINS:
+            continue
+        spec = load_suite(domain)
+        suite = context.suites.add(ExpectationSuite(
+            name=f"{study}.{spec['name']}",
+            expectations=[ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"]) for e in spec["expectations"]]))
+        batch = source.add_dataframe_asset(domain).add_batch_definition_whole_dataframe("all")
+        definition = context.validation_definitions.add(
+            gx.ValidationDefinition(name=f"{study}.{domain}", data=batch, suite=suite))
+        keys = [c for c in ("USUBJID", f"{domain}SEQ") if c in frame.columns]
+        checkpoint = context.checkpoints.add(gx.Checkpoint(
+            name=f"{study}.{domain}.checkpoint", validation_definitions=[definition], actions=actions,
+            result_format={"result_format": "COMPLETE", **({"unexpected_index_column_names": keys} if keys else {})}))
+        outcome = checkpoint.run(batch_parameters={"dataframe": frame.reset_index(drop=True)})
+        result = next(iter(outcome.run_results.values()))
+        success[domain] = bool(result.success)
+        for item in result.results:
+            if not item.success:
+                findings += _failure_findings(study, domain, item, keys)
+    index = None
+    if docs_dir is not None:
+        context.build_data_docs(site_names=["dli_etl"])
+        candidate = Path(docs_dir) / "index.html"
+        index = candidate if candidate.exists() else None
+    return findings, success, index
+
+
+def _failure_findings(study: str, domain: str, item, keys: list[str]) -> list[Finding]:
+    config = item.expectation_config
+    column = config.kwargs.get("column") or ",".join(config.kwargs.get("column_list", [])[:3]) or \
+        config.kwargs.get("column_A", "")
+    rows = item.result.get("unexpected_index_list") or []
+    values = item.result.get("partial_unexpected_list") or []
+    out = []
+    if not rows or not keys:
+        shown = ", ".join(map(str, values[:5])) or str(item.result.get("observed_value", ""))[:200]
+        return [Finding("GX-EXPECTATION-FAILED", study, form=domain, field=column, value=shown,
+                        expected=config.type, src_locator=f"{domain}:{config.type}:{column}")]
+    for row in rows[:MAX_ROWS_PER_FAILURE]:
+        usubjid = str(row.get("USUBJID", "")) if isinstance(row, dict) else ""
+        seq = row.get(f"{domain}SEQ", "") if isinstance(row, dict) else ""
+        value = row.get(column, "") if isinstance(row, dict) and column in row else ""
+        parts = usubjid.split("-")
+        site, subjid = (parts[1], "-".join(parts[2:])) if len(parts) >= 3 else ("", usubjid)
+        out.append(Finding("GX-EXPECTATION-FAILED", study, site, subjid, domain, column, str(value), config.type, "",
+                           src_locator=f"{domain}:{usubjid}:{seq}:{column}"))
+    return out
