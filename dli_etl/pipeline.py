@@ -103,7 +103,7 @@ def harmonize(ingested: IngestResult, accepted: set[str] | None = None) -> Harmo
 
 def map_sdtm(harmonized: HarmonizeResult) -> dict[str, pd.DataFrame]:
     """Every SDTM domain of the study from its curated forms; CT findings join the study's findings."""
-    domains, findings = build_sdtm(harmonized.study, harmonized.curated)
+    domains, findings = build_sdtm(harmonized.study, harmonized.curated, harmonized.findings)
     if findings:
         harmonized.findings = pd.concat([harmonized.findings, findings_frame(findings)], ignore_index=True)
     return domains

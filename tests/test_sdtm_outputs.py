@@ -116,3 +116,65 @@ def test_partial_dates_stay_partial_in_sdtm():
     dtc = pd.Series(["2026-03", "2026-03-15"], dtype="string")
     ref = pd.Series(["2026-03-01", "2026-03-01"], dtype="string")
     assert study_day(dtc, ref).isna().tolist() == [True, False]
+
+
+def test_every_record_can_be_traced_to_its_source(run_clean):
+    lineage = pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / "lineage.parquet")
+    for domain in ("lb", "ae", "fa", "mh", "ds", "cm"):
+        frame = pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / f"{domain}.parquet")
+        seq = f"{domain.upper()}SEQ"
+        traced = lineage[lineage["DOMAIN"] == domain.upper()].merge(
+            frame[["USUBJID", seq]], left_on=["USUBJID", "SEQ"], right_on=["USUBJID", seq])
+        assert len(traced) == len(frame), domain
+        assert traced["src_file"].str.startswith("DLIPRO/").all() and traced["src_locator"].str.len().gt(0).all()
+
+
+def test_relrec_links_each_graded_ae_to_its_lab_result(run_clean):
+    folder = run_clean.out / "sdtm" / "DLIPRO"
+    relrec = pd.read_parquet(folder / "relrec.parquet")
+    ae = pd.read_parquet(folder / "ae.parquet")
+    lb = pd.read_parquet(folder / "lb.parquet")
+    assert len(relrec) > 0 and relrec.groupby("RELID").size().eq(2).all()
+    for _relid, pair in relrec.groupby("RELID"):
+        a = pair[pair["RDOMAIN"] == "AE"].iloc[0]
+        b = pair[pair["RDOMAIN"] == "LB"].iloc[0]
+        ae_row = ae[(ae["USUBJID"] == a["USUBJID"]) & (ae["AESEQ"] == int(a["IDVARVAL"]))].iloc[0]
+        lb_row = lb[(lb["USUBJID"] == b["USUBJID"]) & (lb["LBSEQ"] == int(b["IDVARVAL"]))].iloc[0]
+        assert ae_row["AESTDTC"] == lb_row["LBDTC"]
+        assert ae_row["AETOXGR"] == lb_row["LBTOXGR"]  # the AE grade is the lab's CTCAE grade
+
+
+def test_visits_and_epochs(run_clean):
+    sv = pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / "sv.parquet")
+    assert {"SCREENING AND TRANSPLANT", "RANDOMIZATION", "DLI 1"} <= set(sv["VISIT"])
+    assert not sv.duplicated(["USUBJID", "VISITNUM"]).any()
+    ex = pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / "ex.parquet")
+    assert set(ex.loc[ex["EXTRT"] == "DONOR LYMPHOCYTE INFUSION", "EPOCH"]) == {"TREATMENT"}
+    lb = pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / "lb.parquet")
+    assert set(lb["EPOCH"].dropna()) == {"SCREENING", "TREATMENT", "FOLLOW-UP"}
+
+
+def test_protocol_deviations_become_dv_records(run_defects):
+    dv = pd.read_parquet(run_defects.out / "sdtm" / "DLIPRO" / "dv.parquet")
+    findings = pd.read_parquet(run_defects.out / "findings" / "findings.parquet")
+    pd_findings = findings[(findings["study"] == "DLIPRO") & findings["rule_id"].str.startswith("PD-")]
+    assert len(dv) == len(pd_findings) > 0
+    assert set(dv["DVDECOD"]) == set(pd_findings["rule_id"])
+
+
+def test_mapping_spec_drives_domains_and_reports_unmapped_values():
+    from dli_etl.sdtm.mapping_spec import ALGORITHMS, map_domain, mapping_spec
+
+    spec = mapping_spec("DLIPRO")
+    assert set(spec["algorithm"]) <= set(ALGORITHMS)
+    assert {"MH", "PR", "CM", "FA", "RS", "DS", "DD"} <= set(spec["domain"])
+    dm = pd.DataFrame({"USUBJID": ["DLIPRO-S01-01-001"], "RFSTDTC": ["2026-02-01"]})
+    response = pd.DataFrame({"usubjid": ["DLIPRO-S01-01-001"] * 2, "site": ["S01"] * 2, "subjid": ["01-001"] * 2,
+                             "response": ["CR", "STABLE-ISH"], "rsdt": ["2026-05-01", "2026-06-01"],
+                             "src_file": ["f"] * 2, "src_sha256": ["x"] * 2, "src_locator": ["a", "b"],
+                             "row_id": ["r1", "r2"]})
+    rs, supp, findings = map_domain("DLIPRO", "RS", {"response": response}, dm)
+    assert rs["RSSTRESC"].tolist()[0] == "CR" and pd.isna(rs["RSSTRESC"].tolist()[1])
+    assert rs["RSDY"].tolist() == [90, 121]
+    assert [(f.rule_id, f.value) for f in findings] == [("SDTM-VALUE-UNMAPPED", "STABLE-ISH")]
+    assert supp is None

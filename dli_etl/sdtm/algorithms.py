@@ -69,13 +69,36 @@ def with_reference_start(frame: pd.DataFrame, dm: pd.DataFrame) -> pd.DataFrame:
     return frame.merge(dm[["USUBJID", "RFSTDTC"]], left_on="usubjid", right_on="USUBJID", how="inner")
 
 
+LINEAGE_COLUMNS = ["STUDYID", "DOMAIN", "USUBJID", "SEQ", "src_file", "src_sha256", "src_locator"]
+
+
+class Lineage:
+    """Holder for a domain's lineage frame in ``DataFrame.attrs``: compared by identity and never
+    deep-copied, so pandas operations on the domain stay cheap and never compare frames."""
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+
+    def __deepcopy__(self, memo: dict) -> Lineage:
+        return self
+
+
 def finish_domain(frame: pd.DataFrame, study: str, domain: str, order: list[str]) -> pd.DataFrame:
-    """STUDYID, DOMAIN, --SEQ in a stable order, variables conformed to the domain's metadata."""
+    """STUDYID, DOMAIN, --SEQ in a stable order, variables conformed to the domain's metadata.
+
+    The source file and cell of every record travel beside the domain, outside the SDTM variables, in
+    ``result.attrs["lineage"]`` (collected into one lineage table by ``sdtm.build``).
+    """
     if frame.empty:
         return conform(pd.DataFrame(), domain)
     out = frame.assign(STUDYID=study, DOMAIN=domain)
     out = sequence_numbers(out, "USUBJID", order, f"{domain}SEQ")
-    return conform(out, domain)
+    result = conform(out, domain)
+    if "src_locator" in out.columns:
+        lineage = out.assign(SEQ=out[f"{domain}SEQ"])
+        result.attrs["lineage"] = Lineage(
+            lineage[[c for c in LINEAGE_COLUMNS if c in lineage.columns]].reset_index(drop=True))
+    return result
 
 
 def supp_records(parent: pd.DataFrame, study: str, domain: str, qualifiers: dict[str, tuple[str, str]]) -> pd.DataFrame:
@@ -93,3 +116,19 @@ def supp_records(parent: pd.DataFrame, study: str, domain: str, qualifiers: dict
     frame = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     return conform(frame.sort_values(["USUBJID", "IDVARVAL", "QNAM"], kind="mergesort") if not frame.empty else frame,
                    f"SUPP{domain}")
+
+
+def derive_epoch(dtc: pd.Series, usubjid: pd.Series, reference: pd.DataFrame) -> pd.Series:
+    """EPOCH from the trial elements: SCREENING before RFSTDTC, TREATMENT from the first protocol
+    treatment to 28 days after the last, FOLLOW-UP otherwise (``reference``: USUBJID, RFSTDTC, TRTSTDTC,
+    TRTENDTC). Null when the date is partial or the subject has no reference start."""
+    ref = reference.set_index("USUBJID")
+    day = pd.to_datetime(dtc.astype("string").str.slice(0, 10).where(dtc.astype("string").str.len() >= 10),
+                         errors="coerce", format="%Y-%m-%d")
+    start = pd.to_datetime(usubjid.map(ref["RFSTDTC"]), errors="coerce", format="%Y-%m-%d")
+    t0 = pd.to_datetime(usubjid.map(ref["TRTSTDTC"]), errors="coerce", format="%Y-%m-%d")
+    t1 = pd.to_datetime(usubjid.map(ref["TRTENDTC"]), errors="coerce", format="%Y-%m-%d") + pd.Timedelta(days=28)
+    epoch = pd.Series("FOLLOW-UP", index=dtc.index, dtype="string")
+    epoch = epoch.mask((day >= t0) & (day <= t1), "TREATMENT")
+    epoch = epoch.mask(day < start, "SCREENING")
+    return epoch.where(day.notna() & start.notna())

@@ -1,39 +1,10 @@
-"""Interventions and procedures: PR (the allo-HSCT, donor type in SUPPPR), CM (post-DLI CsA/MTX),
-and the non-DLI EX records (plerixafor, pre-DLI chemotherapy)."""
+"""The non-DLI EX records (plerixafor, pre-DLI chemotherapy); PR and CM are mapped by the spec."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from dli_etl.sdtm.algorithms import conform, finish_domain, study_day, supp_records, with_reference_start
-
-CM_NAMES = {"CSA": "CYCLOSPORINE", "MTX": "METHOTREXATE"}
-
-
-def build_pr(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    hsct = curated.get("transplant")
-    if hsct is None or hsct.empty:
-        return conform(pd.DataFrame(), "PR"), conform(pd.DataFrame(), "SUPPPR")
-    hsct = with_reference_start(hsct.drop_duplicates("usubjid"), dm)
-    out = hsct.assign(PRTRT="ALLOGENEIC HEMATOPOIETIC STEM CELL TRANSPLANTATION", PRCAT="TRANSPLANT",
-                      PRSTDTC=hsct["hsctdt"], PRSTDY=study_day(hsct["hsctdt"], hsct["RFSTDTC"]).astype("Float64"),
-                      PRSEQ=1)
-    supp = supp_records(out, study, "PR", {"donor_type": ("DONORTYP", "Donor Type"),
-                                           "graft_source": ("GRAFTSRC", "Graft Source"),
-                                           "conditioning": ("CONDREG", "Conditioning Regimen")})
-    return finish_domain(out, study, "PR", ["PRSTDTC"]), supp
-
-
-def build_cm(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> pd.DataFrame:
-    ist = curated.get("immunosuppression")
-    if ist is None or ist.empty:
-        return conform(pd.DataFrame(), "CM")
-    ist = with_reference_start(ist, dm)
-    out = ist.assign(CMTRT=ist["ist_drug"].map(CM_NAMES), CMCAT="GVHD PROPHYLAXIS AFTER DLI",
-                     CMINDC="GRAFT VERSUS HOST DISEASE PROPHYLAXIS", CMSTDTC=ist["ist_start"], CMENDTC=ist["ist_end"],
-                     CMSTDY=study_day(ist["ist_start"], ist["RFSTDTC"]).astype("Float64"),
-                     CMENDY=study_day(ist["ist_end"], ist["RFSTDTC"]).astype("Float64"))
-    return finish_domain(out, study, "CM", ["CMSTDTC", "CMTRT"])
+from dli_etl.sdtm.algorithms import with_reference_start
 
 
 def ex_other_records(curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> pd.DataFrame:

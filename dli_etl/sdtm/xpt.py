@@ -15,7 +15,8 @@ DATASET_LABELS = {
     "LB": "Laboratory Test Results", "AE": "Adverse Events", "SUPPAE": "Supplemental Qualifiers for AE",
     "FA": "Findings About Events or Interventions", "RS": "Disease Response and Clin Classification",
     "DS": "Disposition", "DD": "Death Details", "TS": "Trial Summary", "TA": "Trial Arms", "TE": "Trial Elements",
-    "TI": "Trial Inclusion/Exclusion Criteria",
+    "TI": "Trial Inclusion/Exclusion Criteria", "SV": "Subject Visits", "DV": "Protocol Deviations",
+    "RELREC": "Related Records",
 }
 
 

@@ -1,0 +1,84 @@
+"""SV (visits actually done), DV (protocol deviations found by the rules) and RELREC (an AE and the
+lab result that grades it)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dli_etl.rules.ctcae_consistency import LAB_TERMS
+from dli_etl.sdtm.algorithms import conform, finish_domain, study_day, with_reference_start
+from dli_etl.specs import load_spec
+
+# form -> the date that places it in its visit
+VISIT_DATES = {"enrollment": "rficdtc", "transplant": "hsctdt", "randomization": "randdt", "chemo": "chemo_start",
+               "dli": "dlidt", "immunosuppression": "ist_start", "plerixafor": "plx_date", "agvhd": "assessment_date",
+               "cgvhd": "assessment_date", "adverse_event": "aestdt", "response": "rsdt", "followup": "last_contact"}
+LB_FOR_TERM = {"Neutrophil count decreased": "NEUT", "Platelet count decreased": "PLAT",
+               "White blood cell decreased": "WBC", "Lymphocyte count decreased": "LYM", "Anemia": "HGB"}
+
+
+def build_sv(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> pd.DataFrame:
+    """One record per subject and source event (ODM StudyEventData or REDCap event) with data."""
+    visits = load_spec("trial_design")[study].get("visits", {})
+    frames = []
+    for form, date_field in VISIT_DATES.items():
+        frame = curated.get(form)
+        if frame is None or frame.empty or "event_oid" not in frame.columns:
+            continue
+        part = frame[frame["event_oid"].isin(list(visits)) & frame[date_field].notna()]
+        repeat = part["event_repeat_key"].fillna("") if "event_repeat_key" in part.columns else ""
+        # REDCap's repeat column holds the repeating-instrument instance, not a visit
+        is_odm = part["src_format"] == "odm"
+        frames.append(pd.DataFrame({"usubjid": part["usubjid"], "event": part["event_oid"],
+                                    "repeat": repeat.where(is_odm, ""), "date": part[date_field].str.slice(0, 10)}))
+    if not frames:
+        return conform(pd.DataFrame(), "SV")
+    events = pd.concat(frames, ignore_index=True)
+    events = events[events["date"].str.len() == 10]
+    grouped = events.groupby(["usubjid", "event", "repeat"]).agg(start=("date", "min"), end=("date", "max")).reset_index()
+    grouped = with_reference_start(grouped, dm)
+    base = grouped["event"].map(lambda e: visits[e][0]).astype(int)
+    rk = pd.to_numeric(grouped["repeat"], errors="coerce").fillna(0).astype(int)
+    name = grouped["event"].map(lambda e: visits[e][1])
+    out = grouped.assign(VISITNUM=(base + rk).astype("Float64"), VISIT=name.where(rk == 0, name + " " + rk.astype(str)),
+                         SVSTDTC=grouped["start"], SVENDTC=grouped["end"],
+                         SVSTDY=study_day(grouped["start"], grouped["RFSTDTC"]).astype("Float64"),
+                         SVENDY=study_day(grouped["end"], grouped["RFSTDTC"]).astype("Float64"))
+    out = out.sort_values(["USUBJID", "VISITNUM"], kind="mergesort")
+    return conform(out.assign(STUDYID=study, DOMAIN="SV"), "SV")
+
+
+def build_dv(study: str, findings: pd.DataFrame, dm: pd.DataFrame) -> pd.DataFrame:
+    """Protocol deviations: every PD-* finding becomes a DV record (the message is the term)."""
+    if findings.empty:
+        return conform(pd.DataFrame(), "DV")
+    pd_rows = findings[findings["rule_id"].str.startswith("PD-") & (findings["subjid"].fillna("") != "")]
+    if pd_rows.empty:
+        return conform(pd.DataFrame(), "DV")
+    usubjid = study + "-" + pd_rows["site"] + "-" + pd_rows["subjid"]
+    frame = pd.DataFrame({"usubjid": usubjid, "DVTERM": pd_rows["message"].str.slice(0, 200),
+                          "DVDECOD": pd_rows["rule_id"], "DVCAT": pd_rows["rule_id"].map(
+                              lambda r: "ELIGIBILITY" if r == "PD-ELIGIBILITY" else "TREATMENT SCHEDULE"),
+                          "DVSTDTC": pd_rows["value"].where(pd_rows["value"].str.match(r"^\d{4}-\d{2}-\d{2}$"))})
+    frame = with_reference_start(frame, dm)
+    return finish_domain(frame, study, "DV", ["DVSTDTC", "DVDECOD"])
+
+
+def build_relrec(study: str, ae: pd.DataFrame, lb: pd.DataFrame) -> pd.DataFrame:
+    """Each lab-graded AE linked to the same-day result of its test (one RELID per pair)."""
+    if ae.empty or lb.empty:
+        return conform(pd.DataFrame(), "RELREC")
+    graded = ae[ae["AEDECOD"].isin(list(LB_FOR_TERM))].assign(LBTESTCD=lambda f: f["AEDECOD"].map(LB_FOR_TERM))
+    pairs = graded.merge(lb[["USUBJID", "LBTESTCD", "LBDTC", "LBSEQ"]], left_on=["USUBJID", "LBTESTCD", "AESTDTC"],
+                         right_on=["USUBJID", "LBTESTCD", "LBDTC"], how="inner")
+    if pairs.empty:
+        return conform(pd.DataFrame(), "RELREC")
+    pairs = pairs.sort_values(["USUBJID", "AESEQ"], kind="mergesort").reset_index(drop=True)
+    relid = "AE-LB-" + (pairs.index + 1).astype(str)
+    ae_side = pd.DataFrame({"STUDYID": study, "RDOMAIN": "AE", "USUBJID": pairs["USUBJID"], "IDVAR": "AESEQ",
+                            "IDVARVAL": pairs["AESEQ"].astype("Int64").astype("string"), "RELTYPE": pd.NA, "RELID": relid})
+    lb_side = ae_side.assign(RDOMAIN="LB", IDVAR="LBSEQ", IDVARVAL=pairs["LBSEQ"].astype("Int64").astype("string"))
+    return conform(pd.concat([ae_side, lb_side]).sort_values(["RELID", "RDOMAIN"], kind="mergesort"), "RELREC")
+
+
+__all__ = ["build_dv", "build_relrec", "build_sv", "LAB_TERMS"]
