@@ -1,0 +1,1 @@
+"""Survival estimators for the protocol endpoints, each checked against published R/SAS numbers (CAMIS)."""
