@@ -54,16 +54,24 @@ def _handle_extra_column(header: str, values: pd.Series, profile: SiteProfile, f
                                "", "", src_file, sha, where)
 
 
+def _record_file(profile: SiteProfile, src_file: str, sha: str, fmt: str, result: IngestResult,
+                 error: SourceReadError | None = None) -> None:
+    """Every file tried is part of the run's record; an unreadable one is also a finding."""
+    if error is not None:
+        result.findings.append(Finding("INGEST-FILE-UNREADABLE", profile.study, profile.site, detail=error.reason,
+                                       src_file=src_file, src_sha256=sha))
+    result.files.append(SourceFile(profile.study, profile.site, src_file, sha, fmt, profile.path,
+                                   "unreadable" if error is not None else "read"))
+
+
 def ingest_xlsx(profile: SiteProfile, path: Path, src_file: str, result: IngestResult) -> None:
     sha = sha256_of(path)
     try:
         workbook = XlsxWorkbook(path)
     except SourceReadError as exc:
-        result.findings.append(Finding("INGEST-FILE-UNREADABLE", profile.study, profile.site, detail=exc.reason,
-                                       src_file=src_file, src_sha256=sha))
-        result.files.append(SourceFile(profile.study, profile.site, src_file, sha, "xlsx", profile.path, "unreadable"))
+        _record_file(profile, src_file, sha, "xlsx", result, exc)
         return
-    result.files.append(SourceFile(profile.study, profile.site, src_file, sha, "xlsx", profile.path, "read"))
+    _record_file(profile, src_file, sha, "xlsx", result)
     sheets = {s.name: s for s in workbook.sheets()}
     described = {spec["sheet"] for spec in profile.forms.values()}
     for name, info in sheets.items():
@@ -119,11 +127,9 @@ def ingest_odm(profile: SiteProfile, path: Path, src_file: str, result: IngestRe
     try:
         content = read_odm(path)
     except SourceReadError as exc:
-        result.findings.append(Finding("INGEST-FILE-UNREADABLE", profile.study, profile.site, detail=exc.reason,
-                                       src_file=src_file, src_sha256=sha))
-        result.files.append(SourceFile(profile.study, profile.site, src_file, sha, "odm", profile.path, "unreadable"))
+        _record_file(profile, src_file, sha, "odm", result, exc)
         return
-    result.files.append(SourceFile(profile.study, profile.site, src_file, sha, "odm", profile.path, "read"))
+    _record_file(profile, src_file, sha, "odm", result)
     for form, spec in profile.forms.items():
         group = content.item_groups.get(spec["item_group"])
         fields: dict[str, str] = spec["fields"]
@@ -150,11 +156,9 @@ def ingest_redcap(profile: SiteProfile, path: Path, dictionary_path: Path | None
         dictionary = read_dictionary(dictionary_path)
         content = read_redcap(path, dictionary)
     except SourceReadError as exc:
-        result.findings.append(Finding("INGEST-FILE-UNREADABLE", profile.study, profile.site, detail=exc.reason,
-                                       src_file=src_file, src_sha256=sha))
-        result.files.append(SourceFile(profile.study, profile.site, src_file, sha, "redcap", profile.path, "unreadable"))
+        _record_file(profile, src_file, sha, "redcap", result, exc)
         return
-    result.files.append(SourceFile(profile.study, profile.site, src_file, sha, "redcap", profile.path, "read"))
+    _record_file(profile, src_file, sha, "redcap", result)
     declared = set(profile.identifiers) | dictionary.identifiers
     for form, spec in profile.forms.items():
         instrument = spec["instrument"]
