@@ -44,7 +44,7 @@ def published(
     context.add_output_metadata({
         "report": MetadataValue.path(str(summary.report)),
         "findings_xlsx": MetadataValue.path(str(summary.findings_xlsx)),
-        "warehouse": pipeline._redact(summary.warehouse_url),
+        "warehouse": pipeline.redact_url(summary.warehouse_url),
         "parquet_files": summary.parquet_files,
         "sql_tables": MetadataValue.json(summary.sql_tables),
         "subjects": MetadataValue.json(summary.subjects),

@@ -81,11 +81,10 @@ def build_study_assets(study: str) -> tuple[list[AssetsDefinition], list[AssetCh
         domains = pipeline.map_sdtm(harmonized)
         meta: dict = {f"{name}_rows": len(frame) for name, frame in domains.items()}
         if paths.expectations:
-            run = pipeline.check_expectations(pipeline.StudyRun(study, None, harmonized, domains),  # type: ignore[arg-type]
-                                              paths.output(), paths.data_docs)
-            meta["gx_suites_failed"] = MetadataValue.json(sorted(d for d, ok in run.expectations.items() if not ok))
-            if run.data_docs:
-                meta["data_docs"] = MetadataValue.path(str(run.data_docs))
+            success, docs = pipeline.check_expectations(harmonized, domains, paths.output(), paths.data_docs)
+            meta["gx_suites_failed"] = MetadataValue.json(sorted(d for d, ok in success.items() if not ok))
+            if docs:
+                meta["data_docs"] = MetadataValue.path(str(docs))
         context.add_output_metadata(meta | {"dm_preview": _markdown(domains["dm"], 5)})
         return domains
 

@@ -10,8 +10,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from dli_etl.ingest.errors import SourceReadError  # noqa: F401  (re-exported for callers)
-
 
 @dataclass
 class OrchestratedRun:

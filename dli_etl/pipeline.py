@@ -109,17 +109,21 @@ def map_sdtm(harmonized: HarmonizeResult) -> dict[str, pd.DataFrame]:
     return domains
 
 
-def check_expectations(run: StudyRun, out: Path | None, data_docs: bool = True) -> StudyRun:
-    """Run the Great Expectations suites on the study's SDTM domains; failures join its findings."""
+def check_expectations(harmonized: HarmonizeResult, sdtm: dict[str, pd.DataFrame], out: Path | None,
+                       data_docs: bool = True) -> tuple[dict[str, bool], Path | None]:
+    """Run the Great Expectations suites on a study's SDTM domains; failures join its findings.
+
+    Returns success per domain and the Data Docs index (None when not rendered).
+    """
     from dli_etl.sdtm.expectation_suites import validate_domains
 
-    docs = Path(out) / "report" / "data_docs" / run.study if (out is not None and data_docs) else None
-    domains = {k: v for k, v in run.sdtm.items() if k not in LINEAGE_TABLES}
-    found, success, index = validate_domains(run.study, domains, docs)
+    study = harmonized.study
+    docs = Path(out) / "report" / "data_docs" / study if (out is not None and data_docs) else None
+    domains = {k: v for k, v in sdtm.items() if k not in LINEAGE_TABLES}
+    found, success, index = validate_domains(study, domains, docs)
     if found:
-        run.harmonized.findings = pd.concat([run.harmonized.findings, findings_frame(found)], ignore_index=True)
-    run.expectations, run.data_docs = success, index
-    return run
+        harmonized.findings = pd.concat([harmonized.findings, findings_frame(found)], ignore_index=True)
+    return success, index
 
 
 def all_findings(runs: list[StudyRun]) -> pd.DataFrame:
@@ -203,7 +207,7 @@ def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url:
         "subjects": subjects, "rows": accounting[["rows_in", "rows_curated", "rows_quarantined"]].sum().astype(int).to_dict()
         if not accounting.empty else {},
         "findings_by_severity": findings.groupby("severity").size().astype(int).to_dict() if not findings.empty else {},
-        "warehouse_url": _redact(published.warehouse_url), "sql_tables": published.sql_tables,
+        "warehouse_url": redact_url(published.warehouse_url), "sql_tables": published.sql_tables,
     }
     (out / "run_manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
     by_status = queries.groupby("status").size().astype(int).to_dict() if not queries.empty else {}
@@ -247,7 +251,7 @@ def write_submission_files(runs: list[StudyRun], parquet: dict[str, pd.DataFrame
     return written
 
 
-def _redact(url: str) -> str:
+def redact_url(url: str) -> str:
     """Never write a warehouse password into a file."""
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
@@ -275,7 +279,7 @@ def run_pipeline(landing: Path, out: Path, warehouse_url: str | None = None, pro
         run = StudyRun(study, ingested, harmonized, map_sdtm(harmonized))
         if expectations:
             say(f"{study}: Great Expectations suites on {len(run.sdtm)} SDTM tables")
-            check_expectations(run, out, data_docs)
+            run.expectations, run.data_docs = check_expectations(harmonized, run.sdtm, out, data_docs)
         runs.append(run)
     say("publish")
     return write_outputs(runs, out, landing, warehouse_url, state=state)

@@ -74,14 +74,11 @@ def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding]]
         out[name] = result.values
         for suffix, extra in result.extra.items():
             out[name + suffix] = extra
-        if fspec.get("required") and name in frame.columns:
+        if fspec.get("required"):
+            # a column missing from the file was reported once at ingest; each row still lacks the value
             findings += _findings_for(raw, frame, "REQ-MISSING", blank(text), name, "", form)
-        elif fspec.get("required"):
-            pass  # the missing column was reported once at ingest (INGEST-COLUMN-MISSING); rows are flagged below
         for rule_id, (mask, detail) in result.problems.items():
             findings += _findings_for(raw, frame, rule_id, mask & ~blank(text), name, detail, form)
-        if fspec.get("required") and name not in frame.columns:
-            findings += _findings_for(raw, frame, "REQ-MISSING", pd.Series(True, index=frame.index), name, "", form)
     for col in LINEAGE:
         out[col] = frame[col]
     for col in ("event_oid", "event_repeat_key", "id_pseudonym"):

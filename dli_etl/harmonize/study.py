@@ -120,8 +120,6 @@ def harmonize_study(ingest: IngestResult, accepted: frozenset[str] | set[str] = 
         frame, found = harmonize_form(raws, form)
         frames[form] = frame
         findings += found
-    if params.get("single_arm") and "randomization" not in frames and "enrollment" in frames:
-        pass  # single-arm study: the arm comes from the study spec when mapping DM
     enrolled = set(frames["enrollment"]["usubjid"]) if "enrollment" in frames else set()
     for form, frame in frames.items():
         spec = load_spec("forms")[form]
