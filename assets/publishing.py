@@ -1,7 +1,6 @@
 """Study-independent assets: publish every table and write the data-quality report."""
 
 
-import pandas as pd
 from dagster import AssetExecutionContext, AssetIn, MetadataValue, asset
 
 from dli_etl import pipeline
@@ -32,12 +31,12 @@ def query_state(context: AssetExecutionContext, paths: DliEtlPaths) -> pipeline.
 )
 def published(
     context: AssetExecutionContext, paths: DliEtlPaths, query_state: pipeline.QueryState,
-    dlipro_ingested: IngestResult, dlipro_harmonized: HarmonizeResult, dlipro_sdtm: dict[str, pd.DataFrame],
-    dliplx_ingested: IngestResult, dliplx_harmonized: HarmonizeResult, dliplx_sdtm: dict[str, pd.DataFrame],
+    dlipro_ingested: IngestResult, dlipro_harmonized: HarmonizeResult, dlipro_sdtm: pipeline.SdtmResult,
+    dliplx_ingested: IngestResult, dliplx_harmonized: HarmonizeResult, dliplx_sdtm: pipeline.SdtmResult,
 ) -> dict[str, object]:
     runs = [
-        pipeline.StudyRun("DLIPRO", dlipro_ingested, dlipro_harmonized, dlipro_sdtm),
-        pipeline.StudyRun("DLIPLX", dliplx_ingested, dliplx_harmonized, dliplx_sdtm),
+        pipeline.study_run(dlipro_ingested, dlipro_harmonized, dlipro_sdtm),
+        pipeline.study_run(dliplx_ingested, dliplx_harmonized, dliplx_sdtm),
     ]
     summary = pipeline.write_outputs(runs, paths.output(), paths.landing(), paths.warehouse_url or None,
                                      run_id=context.run_id, state=query_state)

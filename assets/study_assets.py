@@ -76,16 +76,17 @@ def build_study_assets(study: str) -> tuple[list[AssetsDefinition], list[AssetCh
 
     @asset(name=f"{key}_sdtm", group_name=key, compute_kind="sdtm",
            ins={"harmonized": AssetIn(f"{key}_harmonized")},
-           description=f"{study} SDTM domains DM, EX, SUPPEX (plus EX lineage).")
-    def sdtm(context: AssetExecutionContext, paths: DliEtlPaths, harmonized: HarmonizeResult) -> dict[str, pd.DataFrame]:
-        domains = pipeline.map_sdtm(harmonized)
-        meta: dict = {f"{name}_rows": len(frame) for name, frame in domains.items()}
+           description=f"{study} SDTM domains, lineage, and the CT / cross-domain / GX findings about them.")
+    def sdtm(context: AssetExecutionContext, paths: DliEtlPaths, harmonized: HarmonizeResult) -> pipeline.SdtmResult:
+        result = pipeline.map_sdtm(harmonized)
         if paths.expectations:
-            success, docs = pipeline.check_expectations(harmonized, domains, paths.output(), paths.data_docs)
-            meta["gx_suites_failed"] = MetadataValue.json(sorted(d for d, ok in success.items() if not ok))
-            if docs:
-                meta["data_docs"] = MetadataValue.path(str(docs))
-        context.add_output_metadata(meta | {"dm_preview": _markdown(domains["dm"], 5)})
-        return domains
+            result = pipeline.check_expectations(study, result, paths.output(), paths.data_docs)
+        meta: dict = {f"{name}_rows": len(frame) for name, frame in result.domains.items()}
+        meta["sdtm_findings"] = len(result.findings)
+        meta["gx_suites_failed"] = MetadataValue.json(sorted(d for d, ok in result.expectations.items() if not ok))
+        if result.data_docs:
+            meta["data_docs"] = MetadataValue.path(str(result.data_docs))
+        context.add_output_metadata(meta | {"dm_preview": _markdown(result.domains["dm"], 5)})
+        return result
 
     return [ingested, harmonized, sdtm], [row_accounting_balanced, no_unreadable_files]

@@ -49,7 +49,18 @@ class StudyRun:
     ingest: IngestResult
     harmonized: HarmonizeResult
     sdtm: dict[str, pd.DataFrame] = field(default_factory=dict)
+    sdtm_findings: pd.DataFrame = field(default_factory=empty_findings)  # CT, cross-domain, GX
     expectations: dict[str, bool] = field(default_factory=dict)  # GX suite success per domain
+    data_docs: Path | None = None
+
+
+@dataclass
+class SdtmResult:
+    """What mapping one study to SDTM gives: the domains and the findings about them."""
+
+    domains: dict[str, pd.DataFrame]
+    findings: pd.DataFrame
+    expectations: dict[str, bool] = field(default_factory=dict)
     data_docs: Path | None = None
 
 
@@ -101,33 +112,34 @@ def harmonize(ingested: IngestResult, accepted: set[str] | None = None) -> Harmo
     return harmonize_study(ingested, frozenset(accepted or ()))
 
 
-def map_sdtm(harmonized: HarmonizeResult) -> dict[str, pd.DataFrame]:
-    """Every SDTM domain of the study from its curated forms; CT findings join the study's findings."""
-    domains, findings = build_sdtm(harmonized.study, harmonized.curated, harmonized.findings)
-    if findings:
-        harmonized.findings = pd.concat([harmonized.findings, findings_frame(findings)], ignore_index=True)
-    return domains
+def map_sdtm(harmonized: HarmonizeResult) -> SdtmResult:
+    """Every SDTM domain of the study from its curated forms, with the CT and cross-domain findings.
 
-
-def check_expectations(harmonized: HarmonizeResult, sdtm: dict[str, pd.DataFrame], out: Path | None,
-                       data_docs: bool = True) -> tuple[dict[str, bool], Path | None]:
-    """Run the Great Expectations suites on a study's SDTM domains; failures join its findings.
-
-    Returns success per domain and the Data Docs index (None when not rendered).
+    ``harmonized`` is read, never changed: the findings about SDTM travel in the result.
     """
+    domains, findings = build_sdtm(harmonized.study, harmonized.curated, harmonized.findings)
+    return SdtmResult(domains, findings_frame(findings) if findings else empty_findings())
+
+
+def check_expectations(study: str, sdtm: SdtmResult, out: Path | None, data_docs: bool = True) -> SdtmResult:
+    """A new result with the Great Expectations outcome: failures added to its findings, success per
+    domain, and the Data Docs index (None when not rendered)."""
     from dli_etl.sdtm.expectation_suites import validate_domains
 
-    study = harmonized.study
     docs = Path(out) / "report" / "data_docs" / study if (out is not None and data_docs) else None
-    domains = {k: v for k, v in sdtm.items() if k not in LINEAGE_TABLES}
+    domains = {k: v for k, v in sdtm.domains.items() if k not in LINEAGE_TABLES}
     found, success, index = validate_domains(study, domains, docs)
-    if found:
-        harmonized.findings = pd.concat([harmonized.findings, findings_frame(found)], ignore_index=True)
-    return success, index
+    findings = pd.concat([sdtm.findings, findings_frame(found)], ignore_index=True) if found else sdtm.findings
+    return SdtmResult(sdtm.domains, findings, success, index)
+
+
+def study_run(ingested: IngestResult, harmonized: HarmonizeResult, sdtm: SdtmResult) -> StudyRun:
+    return StudyRun(harmonized.study, ingested, harmonized, sdtm.domains, sdtm.findings, sdtm.expectations,
+                    sdtm.data_docs)
 
 
 def all_findings(runs: list[StudyRun]) -> pd.DataFrame:
-    frames = [r.harmonized.findings for r in runs if not r.harmonized.findings.empty]
+    frames = [f for r in runs for f in (r.harmonized.findings, r.sdtm_findings) if not f.empty]
     if not frames:
         return empty_findings()
     return pd.concat(frames, ignore_index=True).sort_values(["study", "severity", "rule_id", "finding_id"],
@@ -276,10 +288,10 @@ def run_pipeline(landing: Path, out: Path, warehouse_url: str | None = None, pro
         ingested = ingest(study, landing, profiles)
         say(f"{study}: harmonize {len(ingested.forms)} raw forms from {len(ingested.files)} files")
         harmonized = harmonize(ingested, state.accepted)
-        run = StudyRun(study, ingested, harmonized, map_sdtm(harmonized))
+        sdtm = map_sdtm(harmonized)
         if expectations:
-            say(f"{study}: Great Expectations suites on {len(run.sdtm)} SDTM tables")
-            run.expectations, run.data_docs = check_expectations(harmonized, run.sdtm, out, data_docs)
-        runs.append(run)
+            say(f"{study}: Great Expectations suites on {len(sdtm.domains)} SDTM tables")
+            sdtm = check_expectations(study, sdtm, out, data_docs)
+        runs.append(study_run(ingested, harmonized, sdtm))
     say("publish")
     return write_outputs(runs, out, landing, warehouse_url, state=state)

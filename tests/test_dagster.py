@@ -26,8 +26,8 @@ def test_workspace_yaml_points_at_the_definitions_file():
     assert (Path(__file__).resolve().parents[1] / "dli_etl" / "definitions.py").exists()
 
 
-def test_materialize_on_a_real_instance(generated_defects, tmp_path):
-    paths = DliEtlPaths(landing_dir=str(generated_defects.landing), output_dir=str(tmp_path / "out"))
+def test_materialize_on_a_real_instance(generated_defects, run_defects, tmp_path):
+    paths = DliEtlPaths(landing_dir=str(generated_defects.landing), output_dir=str(tmp_path / "out"), data_docs=False)
     (tmp_path / "home").mkdir()
     with DagsterInstance.local_temp(tempdir=str(tmp_path / "home")) as instance:
         result = materialize([*ALL_ASSETS, *ALL_CHECKS], instance=instance,
@@ -44,4 +44,9 @@ def test_materialize_on_a_real_instance(generated_defects, tmp_path):
         assert len(runs) == 1
     dm = pd.read_parquet(tmp_path / "out" / "sdtm" / "pooled" / "dm.parquet")
     assert dm["STUDYID"].nunique() == 2
+    # the Dagster graph and the plain pipeline find the same problems (SDTM, CT and GX findings included)
+    via_dagster = pd.read_parquet(tmp_path / "out" / "findings" / "findings.parquet")
+    plain = pd.read_parquet(run_defects.out / "findings" / "findings.parquet")
+    assert set(via_dagster["finding_id"]) == set(plain["finding_id"])
+    assert (via_dagster["severity"] == "info").any()  # CT sponsor extensions come from the sdtm assets
     assert (tmp_path / "out" / "report" / "dq_report.html").exists()
