@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from dli_etl import __version__
+from dli_etl.adam.adsl import build_adsl
 from dli_etl.findings import empty_findings, findings_frame
 from dli_etl.harmonize.study import ACCOUNTING_COLUMNS, HarmonizeResult, harmonize_study
 from dli_etl.ingest.apply_profile import ingest_study
@@ -167,7 +168,14 @@ def output_tables(runs: list[StudyRun]) -> tuple[dict[str, pd.DataFrame], dict[s
             pooled.setdefault(f"quarantine_{form}", []).append(frame)
         for form, frame in run.harmonized.staged.items():
             parquet[f"staged/{run.study}/{form}"] = frame
+    adsl = [build_adsl(run.study, run.sdtm) for run in runs if run.sdtm]
+    for run, frame in zip([r for r in runs if r.sdtm], adsl, strict=True):
+        parquet[f"adam/{run.study}/adsl"] = frame
+    if adsl:
+        pooled["adam_adsl"] = adsl
     sql = {name: pd.concat(frames, ignore_index=True) for name, frames in pooled.items()}
+    if "adam_adsl" in sql:
+        parquet["adam/pooled/adsl"] = sql["adam_adsl"]
     for domain in [name[5:] for name in sql if name.startswith("sdtm_")]:
         if f"sdtm_{domain}" in sql:
             parquet[f"sdtm/pooled/{domain}"] = sql[f"sdtm_{domain}"]

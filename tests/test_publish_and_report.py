@@ -14,7 +14,7 @@ from dli_etl.report import write_findings_xlsx
 
 def _digest(folder):
     """Curated, quarantined, SDTM and findings files (the query table carries run ids by design)."""
-    keep = ("curated/", "quarantine/", "sdtm/", "findings/", "staged/")
+    keep = ("curated/", "quarantine/", "sdtm/", "findings/", "staged/", "adam/")
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*.parquet")) if p.relative_to(folder).as_posix().startswith(keep)}
 

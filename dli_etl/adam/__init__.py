@@ -1,0 +1,1 @@
+"""Analysis datasets (ADaM-like), derived only from the SDTM domains."""
