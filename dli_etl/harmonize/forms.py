@@ -22,7 +22,6 @@ from dli_etl.harmonize.fields import (
 from dli_etl.ingest.raw_form import LINEAGE, RawForm
 from dli_etl.specs import load_spec
 
-ID_COLUMNS = ("study", "site", "subjid", "usubjid")
 _EXPECTED_FROM_DETAIL = {"CT-UNMAPPED", "DATE-INVALID", "DATE-PARTIAL", "LAB-IMPLAUSIBLE"}
 
 

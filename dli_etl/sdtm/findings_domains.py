@@ -19,7 +19,7 @@ MRD_TESTS = {  # sponsor-extended LBTESTCD (no CDISC code for MRD by flow or WT1
 _TERM_FOR_TEST = {v: k for k, v in LAB_TERMS.items()}
 
 
-def _lb_tests() -> list[dict[str, str]]:
+def lb_tests() -> list[dict[str, str]]:
     text = (resources.files("dli_etl") / "specs" / "lb_tests.csv").read_text(encoding="utf-8")
     return list(csv.DictReader(text.splitlines()))
 
@@ -27,7 +27,7 @@ def _lb_tests() -> list[dict[str, str]]:
 def build_lb(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> pd.DataFrame:
     """One record per test and sample; LBSTRESN in standard units, LBTOXGR from CTCAE v5.0 where graded."""
     frames = []
-    for test in _lb_tests():
+    for test in lb_tests():
         form = curated.get(test["form"])
         if form is None or form.empty or test["field"] not in form.columns:
             continue

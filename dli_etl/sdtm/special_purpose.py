@@ -7,14 +7,16 @@ import pandas as pd
 
 from dli_etl.rules.ctcae_consistency import LAB_TERMS
 from dli_etl.sdtm.algorithms import conform, finish_domain, study_day, with_reference_start
+from dli_etl.sdtm.findings_domains import lb_tests
 from dli_etl.specs import load_spec
 
 # form -> the date that places it in its visit
 VISIT_DATES = {"enrollment": "rficdtc", "transplant": "hsctdt", "randomization": "randdt", "chemo": "chemo_start",
                "dli": "dlidt", "immunosuppression": "ist_start", "plerixafor": "plx_date", "agvhd": "assessment_date",
                "cgvhd": "assessment_date", "adverse_event": "aestdt", "response": "rsdt", "followup": "last_contact"}
-LB_FOR_TERM = {"Neutrophil count decreased": "NEUT", "Platelet count decreased": "PLAT",
-               "White blood cell decreased": "WBC", "Lymphocyte count decreased": "LYM", "Anemia": "HGB"}
+# lab-graded CTCAE term -> LBTESTCD, through the CBC field that grades it (specs/lb_tests.csv)
+_TESTCD_FOR_FIELD = {t["field"]: t["LBTESTCD"] for t in lb_tests() if t["form"] == "cbc"}
+LB_FOR_TERM = {term: _TESTCD_FOR_FIELD[field] for term, field in LAB_TERMS.items()}
 
 
 def build_sv(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> pd.DataFrame:
@@ -79,6 +81,3 @@ def build_relrec(study: str, ae: pd.DataFrame, lb: pd.DataFrame) -> pd.DataFrame
                             "IDVARVAL": pairs["AESEQ"].astype("Int64").astype("string"), "RELTYPE": pd.NA, "RELID": relid})
     lb_side = ae_side.assign(RDOMAIN="LB", IDVAR="LBSEQ", IDVARVAL=pairs["LBSEQ"].astype("Int64").astype("string"))
     return conform(pd.concat([ae_side, lb_side]).sort_values(["RELID", "RDOMAIN"], kind="mergesort"), "RELREC")
-
-
-__all__ = ["build_dv", "build_relrec", "build_sv", "LAB_TERMS"]

@@ -64,7 +64,7 @@ def _metadata(study: ET.Element, profile: SiteProfile) -> None:
         for order, form_oid in enumerate(forms, start=1):
             ET.SubElement(sed, _q("FormRef"), FormOID=form_oid, OrderNumber=str(order), Mandatory="No")
     for form, spec in profile.forms.items():
-        _, _, form_oid, ig_repeats = EVENT_LAYOUT[form]
+        form_oid = EVENT_LAYOUT[form][2]
         fd = ET.SubElement(mdv, _q("FormDef"), OID=form_oid, Name=form.replace("_", " ").title(), Repeating="No")
         ET.SubElement(fd, _q("ItemGroupRef"), ItemGroupOID=spec["item_group"], Mandatory="Yes")
     for form, spec in profile.forms.items():
