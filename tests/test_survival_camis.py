@@ -6,6 +6,7 @@ import pyreadstat
 import pytest
 
 from dli_etl.survival.cumulative_incidence import cif_at, cumulative_incidence
+from dli_etl.survival.gray import gray_test
 from dli_etl.survival.kaplan_meier import kaplan_meier, quantile, summary_at
 from dli_etl.survival.logrank import logrank_test
 
@@ -73,3 +74,27 @@ def test_logrank_matches_survdiff(whas500):
     assert round(result.statistic, 1) == 10.9 and result.df == 1
     assert result.p_value == pytest.approx(0.0009646027, rel=1e-6)
     assert round(result.observed[1.0]) == 47 and round(result.expected[1.0], 1) == 30.3
+
+
+# Gray's test across the three disease groups (REFERENCE_NUMBERS.md section 1): statistic, p-value
+GRAY_BMT = {1: (11.9228820, 0.0025762), 2: (0.1374108, 0.9336017)}
+
+
+@pytest.mark.parametrize("cause", [1, 2])
+def test_gray_test_matches_cmprsk(bmt, cause):
+    result = gray_test(bmt["TYears"], bmt["Status"], bmt["Group"], cause=cause)
+    statistic, p_value = GRAY_BMT[cause]
+    assert result.df == 2
+    assert round(result.statistic, 7) == statistic
+    assert round(result.p_value, 7) == p_value
+
+
+def test_gray_test_does_not_depend_on_time_units_or_group_labels(bmt):
+    in_days = gray_test(bmt["T"], bmt["Status"], bmt["Group"].map({1: "c", 2: "a", 3: "b"}))
+    assert in_days.statistic == pytest.approx(GRAY_BMT[1][0], abs=1e-6)
+
+
+def test_gray_test_of_identical_groups_is_zero(bmt):
+    twice = pd.concat([bmt.assign(copy="x"), bmt.assign(copy="y")], ignore_index=True)
+    result = gray_test(twice["TYears"], twice["Status"], twice["copy"])
+    assert result.statistic == pytest.approx(0.0, abs=1e-12) and result.p_value == pytest.approx(1.0)
