@@ -1,30 +1,28 @@
 """ADSL: one row per subject of both studies, derived only from SDTM (DM, DS, PR/SUPPPR, EX, MH).
 
-Dates are complete-date ``datetime64`` columns; a partial SDTM date stays missing here, and no date is
-imputed (an imputation would carry a ``--DTF`` flag).
+Dates are complete-date ``datetime64`` columns; a partial SDTM date stays missing, except the death
+date: a death known to the month is imputed to the first of that month (never before the last date known
+alive) and flagged in ``DTHDTF``, because dropping it would turn a death into a censoring.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from dli_etl.adam.dates import analysis_date, imputed_date
+
 ADSL_COLUMNS = ("STUDYID", "USUBJID", "SUBJID", "SITEID", "AGE", "AGEU", "SEX", "ARMCD", "ARM", "ACTARMCD", "TRT01P",
                 "TRT01A", "DIAGNOSIS", "DONORTYP", "HSCTDT", "ENRLDT", "RANDDT", "TRTSDT", "TRTEDT", "ORIGDT",
-                "LSTALVDT", "DTHDT", "DTHFL", "ITTFL", "SAFFL")
+                "LSTALVDT", "DTHDT", "DTHDTF", "DTHFL", "ITTFL", "SAFFL")
 # time origin of the protocol endpoints: randomization (Study A) or enrollment (Study B)
 ORIGIN = {"DLIPRO": "RANDDT", "DLIPLX": "ENRLDT"}
-
-
-def _date(values: pd.Series) -> pd.Series:
-    text = values.astype("string")
-    return pd.to_datetime(text.where(text.str.len() >= 10).str.slice(0, 10), errors="coerce", format="%Y-%m-%d")
 
 
 def _per_subject(frame: pd.DataFrame, mask: pd.Series, column: str, how: str = "min") -> pd.Series:
     if frame.empty:
         return pd.Series(dtype="datetime64[ns]")
     part = frame[mask]
-    return _date(part[column]).groupby(part["USUBJID"]).agg(how)
+    return analysis_date(part[column]).groupby(part["USUBJID"]).agg(how)
 
 
 def _by_subject(out: pd.DataFrame, dates: pd.Series) -> pd.Series:
@@ -50,10 +48,12 @@ def build_adsl(study: str, sdtm: dict[str, pd.DataFrame]) -> pd.DataFrame:
     dli = ex.get("EXTRT", pd.Series(dtype=str)) == "DONOR LYMPHOCYTE INFUSION"
     out["TRTSDT"] = _by_subject(out, _per_subject(ex, dli, "EXSTDTC", "min"))
     out["TRTEDT"] = _by_subject(out, _per_subject(ex, dli, "EXENDTC", "max"))
-    died = dm["DTHFL"] == "Y"
-    out["DTHDT"] = _date(dm["DTHDTC"]).where(died.fillna(False).to_numpy())
+    died = (dm["DTHFL"] == "Y").fillna(False).to_numpy()
+    out["LSTALVDT"] = analysis_date(dm["RFPENDTC"])
+    death, flag = imputed_date(dm["DTHDTC"], not_before=out["LSTALVDT"])
+    out["DTHDT"] = death.where(died)
+    out["DTHDTF"] = flag.where(died)
     out["DTHFL"] = dm["DTHFL"].fillna("N")
-    out["LSTALVDT"] = _date(dm["RFPENDTC"])
     out["ORIGDT"] = out[ORIGIN[study]]
     if not mh.empty:
         diagnosis = mh[mh["MHCAT"] == "PRIMARY DIAGNOSIS"].drop_duplicates("USUBJID").set_index("USUBJID")["MHDECOD"]

@@ -1,0 +1,145 @@
+"""ADTTE: one row per subject and time-to-event parameter, derived from ADSL and SDTM (RS, FA).
+
+``AVAL`` is days from ``STARTDT`` (the protocol's time origin: randomization for Study A, enrollment for
+Study B; complete remission for DFS), ``AVALHSCT`` the same end date counted from transplant day 0.
+``CNSR`` is 0 for the event and 1 otherwise; ``EVSTAT`` keeps the competing-risk coding the estimators
+need (0 censored, 1 event, 2 competing event). A subject whose dates contradict each other (an end
+before the origin) keeps its row with ``ANL01FL = N`` and the reason in ``ANLREAS``, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from dli_etl.adam.dates import analysis_date, imputed_date
+from dli_etl.specs import load_spec
+
+ADTTE_COLUMNS = ("STUDYID", "USUBJID", "SITEID", "ARMCD", "ARM", "PARAMCD", "PARAM", "STARTDT", "ADT", "ADTF", "AVAL",
+                 "AVALU", "AVALHSCT", "CNSR", "EVSTAT", "EVNTDESC", "CNSDTDSC", "ORIGIN", "ANL01FL", "ANLREAS")
+ORIGIN_LABEL = {"DLIPRO": "RANDOMIZATION", "DLIPLX": "ENROLLMENT"}
+STUDY_PARAMETERS = {"DLIPRO": ("OS", "LFS", "RELAPSE", "NRM", "GRFS", "AGVHD", "AGVHD24", "AGVHD34", "CGVHD"),
+                    "DLIPLX": ("OS", "LFS", "RELAPSE", "NRM", "DFS", "GRFS", "AGVHD", "AGVHD24", "AGVHD34", "CGVHD")}
+
+
+def _first_after(dates: pd.DataFrame, origin: pd.Series) -> pd.Series:
+    """Per subject, the first of ``dates`` (USUBJID, ADT, ADTF) on or after the subject's origin."""
+    if dates.empty:
+        return pd.Series(dtype="datetime64[ns]")
+    start = dates["USUBJID"].astype(object).map(origin.to_dict())
+    kept = dates[dates["ADT"].notna() & (dates["ADT"] >= pd.to_datetime(start))]
+    return kept.groupby("USUBJID")["ADT"].min()
+
+
+def _rs_dates(rs: pd.DataFrame, responses: tuple[str, ...]) -> pd.DataFrame:
+    if rs.empty:
+        return pd.DataFrame(columns=["USUBJID", "ADT"])
+    part = rs[rs["RSORRES"].astype("string").str.upper().isin(responses)]
+    date, _ = imputed_date(part["RSDTC"])
+    return pd.DataFrame({"USUBJID": part["USUBJID"].astype(object).to_numpy(), "ADT": date.to_numpy()})
+
+
+def _gvhd_dates(fa: pd.DataFrame, obj: str, test: str, values: set[str]) -> pd.DataFrame:
+    if fa.empty:
+        return pd.DataFrame(columns=["USUBJID", "ADT"])
+    part = fa[(fa["FAOBJ"] == obj) & (fa["FATESTCD"] == test) & fa["FASTRESC"].astype("string").isin(values)]
+    return pd.DataFrame({"USUBJID": part["USUBJID"].astype(object).to_numpy(),
+                         "ADT": analysis_date(part["FADTC"]).to_numpy()})
+
+
+def _per_subject(adsl: pd.DataFrame, dates: pd.Series) -> pd.Series:
+    return pd.to_datetime(adsl["USUBJID"].astype(object).map(dates.to_dict()))
+
+
+def subject_events(adsl: pd.DataFrame, sdtm: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Per ADSL subject: origin, last known alive, death, first relapse, first CR, first aGVHD II-IV and
+    III-IV, first cGVHD (any and moderate-severe), each on or after the origin."""
+    spec = load_spec("endpoints")
+    rs, fa = sdtm.get("rs", pd.DataFrame()), sdtm.get("fa", pd.DataFrame())
+    origin = adsl.set_index("USUBJID")["ORIGDT"]
+    events = adsl[["STUDYID", "USUBJID", "SITEID", "ARMCD", "ARM", "ORIGDT", "HSCTDT", "LSTALVDT", "DTHDT", "DTHDTF"]].copy()
+    events["RELAPSEDT"] = _per_subject(adsl, _first_after(_rs_dates(rs, ("RELAPSE",)), origin))
+    events["CRDT"] = _per_subject(adsl, _first_after(_rs_dates(rs, ("CR",)), origin))
+    grade = "ACUTE GRAFT VERSUS HOST DISEASE", "GRADE"
+    events["AGVHDDT"] = _per_subject(adsl, _first_after(_gvhd_dates(fa, *grade, {"1", "2", "3", "4"}), origin))
+    events["AGVHD24DT"] = _per_subject(adsl, _first_after(_gvhd_dates(fa, *grade, {"2", "3", "4"}), origin))
+    events["AGVHD34DT"] = _per_subject(adsl, _first_after(_gvhd_dates(fa, *grade, {"3", "4"}), origin))
+    chronic = "CHRONIC GRAFT VERSUS HOST DISEASE", "SEV"
+    events["CGVHDDT"] = _per_subject(adsl, _first_after(_gvhd_dates(fa, *chronic, {"MILD", "MODERATE", "SEVERE"}), origin))
+    events["CGVHDMSDT"] = _per_subject(adsl, _first_after(
+        _gvhd_dates(fa, *chronic, set(spec["grfs_cgvhd_severities"])), origin))
+    # the end of follow-up: death if known, else the last date known alive
+    events["ENDDT"] = events["DTHDT"].fillna(events["LSTALVDT"])
+    return events
+
+
+def _earliest(*columns: pd.Series) -> pd.Series:
+    return pd.concat(columns, axis=1).min(axis=1)
+
+
+def _parameter(events: pd.DataFrame, paramcd: str) -> pd.DataFrame:
+    """EVSTAT, ADT and STARTDT of one parameter for every subject."""
+    death, relapse, end = events["DTHDT"], events["RELAPSEDT"], events["ENDDT"]
+    start = events["ORIGDT"]
+    status = pd.Series(0, index=events.index)
+    if paramcd == "OS":
+        adt = end
+        status[death.notna()] = 1
+    elif paramcd in ("LFS", "DFS"):
+        if paramcd == "DFS":
+            start = events["CRDT"]
+        first = _earliest(relapse, death)
+        adt = first.fillna(end)
+        status[first.notna()] = 1
+    elif paramcd in ("RELAPSE", "NRM"):
+        first = _earliest(relapse, death)
+        adt = first.fillna(end)
+        by_relapse = relapse.notna() & (relapse <= first)
+        status[by_relapse] = 1 if paramcd == "RELAPSE" else 2
+        status[first.notna() & ~by_relapse] = 2 if paramcd == "RELAPSE" else 1
+    elif paramcd == "GRFS":
+        first = _earliest(events["AGVHD34DT"], events["CGVHDMSDT"], relapse, death)
+        adt = first.fillna(end)
+        status[first.notna()] = 1
+    else:  # GVHD incidence with death as the competing event
+        onset = events[{"AGVHD": "AGVHDDT", "AGVHD24": "AGVHD24DT", "AGVHD34": "AGVHD34DT", "CGVHD": "CGVHDDT"}[paramcd]]
+        first = _earliest(onset, death)
+        adt = first.fillna(end)
+        status[onset.notna() & (onset <= first)] = 1
+        status[death.notna() & (onset.isna() | (death < onset))] = 2
+    return pd.DataFrame({"STARTDT": start, "ADT": adt, "EVSTAT": status})
+
+
+def build_adtte(study: str, adsl: pd.DataFrame, sdtm: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Time-to-event analysis dataset for one study (ITT subjects: those with a time origin)."""
+    spec = load_spec("endpoints")["parameters"]
+    itt = adsl[adsl["ITTFL"] == "Y"].reset_index(drop=True)
+    if itt.empty:
+        return pd.DataFrame(columns=list(ADTTE_COLUMNS))
+    events = subject_events(itt, sdtm)
+    rows = []
+    for paramcd in STUDY_PARAMETERS[study]:
+        part = _parameter(events, paramcd)
+        labels = spec[paramcd]
+        frame = events[["STUDYID", "USUBJID", "SITEID", "ARMCD", "ARM"]].copy()
+        frame["PARAMCD"], frame["PARAM"] = paramcd, labels["param"]
+        frame["STARTDT"], frame["ADT"], frame["EVSTAT"] = part["STARTDT"], part["ADT"], part["EVSTAT"].astype(int)
+        death_ends = (part["ADT"] == events["DTHDT"]) & events["DTHDTF"].notna()
+        frame["ADTF"] = events["DTHDTF"].where(death_ends)
+        frame["AVAL"] = (part["ADT"] - part["STARTDT"]).dt.days.astype("Float64")
+        frame["AVALU"] = "DAYS"
+        frame["AVALHSCT"] = (part["ADT"] - events["HSCTDT"]).dt.days.astype("Float64")
+        frame["CNSR"] = np.where(part["EVSTAT"] == 1, 0, 1)
+        frame["EVNTDESC"] = np.select([part["EVSTAT"] == 1, part["EVSTAT"] == 2],
+                                      [labels["event"], labels.get("competing", "")], default="")
+        frame["CNSDTDSC"] = np.where(part["EVSTAT"] == 0, labels["censor"], "")
+        frame["ORIGIN"] = "COMPLETE REMISSION" if paramcd == "DFS" else ORIGIN_LABEL[study]
+        reason = np.select([part["STARTDT"].isna(), part["ADT"].isna(), frame["AVAL"].fillna(-1).to_numpy() < 0],
+                           ["NO TIME ORIGIN" if paramcd != "DFS" else "NO COMPLETE REMISSION", "NO END DATE",
+                            "END DATE BEFORE TIME ORIGIN"], default="")
+        frame["ANL01FL"] = np.where(reason == "", "Y", "N")
+        frame["ANLREAS"] = reason
+        rows.append(frame)
+    out = pd.concat(rows, ignore_index=True)
+    out.loc[out["ANL01FL"] == "N", "AVAL"] = pd.NA
+    return out[list(ADTTE_COLUMNS)]
