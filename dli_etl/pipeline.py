@@ -17,7 +17,9 @@ from pathlib import Path
 import pandas as pd
 
 from dli_etl import __version__
-from dli_etl.adam.adsl import build_adsl
+from dli_etl.adam.build import adam_findings, build_adam
+from dli_etl.endpoints.curves import study_curves
+from dli_etl.endpoints.protocol import endpoint_table
 from dli_etl.findings import empty_findings, findings_frame
 from dli_etl.harmonize.study import ACCOUNTING_COLUMNS, HarmonizeResult, harmonize_study
 from dli_etl.ingest.apply_profile import ingest_study
@@ -152,8 +154,31 @@ def all_accounting(runs: list[StudyRun]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(ACCOUNTING_COLUMNS))
 
 
-def output_tables(runs: list[StudyRun]) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+@dataclass
+class Analysis:
+    """ADaM-like datasets per study, the endpoint table, the curves and the findings about them."""
+
+    adams: dict[str, dict[str, pd.DataFrame]]
+    endpoints: pd.DataFrame
+    curves: pd.DataFrame
+    at_risk: pd.DataFrame
+    figures: list[dict]
+    findings: pd.DataFrame
+
+
+def analyse(runs: list[StudyRun]) -> Analysis:
+    """ADaM from each study's SDTM, checked against its schemas; then endpoints and curves."""
+    adams = {run.study: build_adam(run.study, run.sdtm) for run in runs if run.sdtm}
+    found = [adam_findings(study, datasets) for study, datasets in adams.items()]
+    curves, at_risk, figures = study_curves(adams)
+    return Analysis(adams, endpoint_table(adams), curves, at_risk, figures,
+                    pd.concat(found, ignore_index=True) if found else empty_findings())
+
+
+def output_tables(runs: list[StudyRun], analysis: Analysis | None = None,
+                  ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
     """(Parquet path -> frame, SQL table -> frame). Parquet per study and pooled; SQL pooled by study."""
+    analysis = analysis or analyse(runs)
     parquet: dict[str, pd.DataFrame] = {}
     pooled: dict[str, list[pd.DataFrame]] = {}
     for run in runs:
@@ -168,18 +193,22 @@ def output_tables(runs: list[StudyRun]) -> tuple[dict[str, pd.DataFrame], dict[s
             pooled.setdefault(f"quarantine_{form}", []).append(frame)
         for form, frame in run.harmonized.staged.items():
             parquet[f"staged/{run.study}/{form}"] = frame
-    adsl = [build_adsl(run.study, run.sdtm) for run in runs if run.sdtm]
-    for run, frame in zip([r for r in runs if r.sdtm], adsl, strict=True):
-        parquet[f"adam/{run.study}/adsl"] = frame
-    if adsl:
-        pooled["adam_adsl"] = adsl
+    for study, datasets in analysis.adams.items():
+        for name, frame in datasets.items():
+            parquet[f"adam/{study}/{name}"] = frame
+            pooled.setdefault(f"adam_{name}", []).append(frame)
     sql = {name: pd.concat(frames, ignore_index=True) for name, frames in pooled.items()}
-    if "adam_adsl" in sql:
-        parquet["adam/pooled/adsl"] = sql["adam_adsl"]
+    for name in [n for n in sql if n.startswith("adam_")]:
+        parquet[f"adam/pooled/{name[5:]}"] = sql[name]
+    for name, frame in (("endpoints", analysis.endpoints), ("curves", analysis.curves), ("at_risk", analysis.at_risk)):
+        parquet[f"endpoints/{name}"] = frame
+        sql[f"endpoint_{name}" if name != "endpoints" else "endpoints"] = frame
     for domain in [name[5:] for name in sql if name.startswith("sdtm_")]:
         if f"sdtm_{domain}" in sql:
             parquet[f"sdtm/pooled/{domain}"] = sql[f"sdtm_{domain}"]
     findings = all_findings(runs)
+    if not analysis.findings.empty:
+        findings = pd.concat([findings, analysis.findings], ignore_index=True)
     accounting = all_accounting(runs)
     parquet["findings/findings"] = findings
     parquet["findings/row_accounting"] = accounting
@@ -194,7 +223,8 @@ def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url:
     out = Path(out)
     run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     state = state or QueryState()
-    parquet, sql = output_tables(runs)
+    analysis = analyse(runs)
+    parquet, sql = output_tables(runs, analysis)
     queries, new_history = update_queries(state.previous, parquet["findings/findings"], state.responses, run_id)
     history = pd.concat([state.history, new_history], ignore_index=True) if not state.history.empty else new_history
     sql["queries"] = queries
@@ -220,6 +250,7 @@ def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url:
         "xpt_count": sum(1 for p in submission if p.suffix == ".xpt"),
         "data_docs": {r.study: os.path.relpath(r.data_docs, out / "report") for r in runs if r.data_docs},
         "expectation_results": {r.study: r.expectations for r in runs if r.expectations},
+        "endpoints": analysis.endpoints, "figures": analysis.figures,
     }
     report = render_report(context, out / "report" / "dq_report.html")
     manifest = {

@@ -46,6 +46,32 @@ def _heat(value: int, peak: int) -> str:
     return f"background: rgba(192, 57, 43, {alpha:.2f}); color: {'#fff' if alpha > 0.5 else '#000'}"
 
 
+def _endpoint_rows(endpoints: pd.DataFrame) -> list[tuple[str, list[dict]]]:
+    """Endpoint rows grouped by study, with estimates and intervals as display text."""
+    if endpoints is None or endpoints.empty:
+        return []
+
+    def number(value: object, percent: bool) -> str:
+        if value is None or pd.isna(value):
+            return ""
+        return f"{100 * float(value):.1f}%" if percent else f"{float(value):.3f}"
+
+    groups = []
+    for study, part in endpoints.groupby("STUDYID", sort=False):
+        rows = []
+        for r in part.to_dict("records"):
+            is_test = str(r["MEASURE"]).endswith("test")
+            r["estimate_text"] = number(r["ESTIMATE"], not is_test)
+            r["ci_text"] = "" if is_test or pd.isna(r["CI_LOW"]) else (
+                f"{number(r['CI_LOW'], True)} – {number(r['CI_HIGH'], True)}")
+            r["p_text"] = "" if r["P_VALUE"] is None or pd.isna(r["P_VALUE"]) else f"{float(r['P_VALUE']):.4f}"
+            r["N"] = "" if r["N"] is None or pd.isna(r["N"]) else int(r["N"])
+            r["EVENTS"] = "" if r["EVENTS"] is None or pd.isna(r["EVENTS"]) else int(r["EVENTS"])
+            rows.append(r)
+        groups.append((str(study), rows))
+    return groups
+
+
 def render_report(context: dict, path: Path) -> Path:
     """Render the HTML report from a summary context built by the pipeline."""
     findings: pd.DataFrame = context["findings"]
@@ -74,11 +100,14 @@ def render_report(context: dict, path: Path) -> Path:
     context.setdefault("expectation_results", {})
     context.setdefault("define_files", [])
     context.setdefault("xpt_count", 0)
+    context.setdefault("figures", [])
+    endpoint_groups = _endpoint_rows(context.get("endpoints"))
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string((resources.files("dli_etl") / "templates" / "report.html").read_text(encoding="utf-8"))
     html = template.render(
         **{k: v for k, v in context.items()
-           if k not in ("findings", "accounting", "queries", "query_changes", "completeness")},
+           if k not in ("findings", "accounting", "queries", "query_changes", "completeness", "endpoints")},
+        endpoint_groups=endpoint_groups,
         query_rows=query_table.to_dict("records"),
         query_statuses=[c for c in ("Open", "Answered", "Accepted", "Closed") if c in query_table.columns],
         change_rows=change_table.to_dict("records"),

@@ -1,0 +1,206 @@
+"""The endpoints each protocol names, for each study and arm, plus a pooled table of DLI outcomes.
+
+Every row is one number with its interval: ``MEASURE`` says what it is (``1-year CIF``, ``n/N``,
+``Gray's test``...), ``METHOD`` how it was computed. Tests sit on their own row with ``GROUP`` naming
+the comparison and the statistic in ``ESTIMATE``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from dli_etl.endpoints.estimates import gray_p, incidence_at, logrank_p, proportion, survival_at
+from dli_etl.specs import load_spec
+from dli_etl.survival.gray import gray_test
+from dli_etl.survival.logrank import logrank_test
+
+ENDPOINT_COLUMNS = ("STUDYID", "GROUP", "ENDPOINT", "MEASURE", "TIMEPOINT", "N", "EVENTS", "ESTIMATE", "CI_LOW",
+                    "CI_HIGH", "AT_RISK", "METHOD", "P_VALUE", "POPULATION")
+KM, AJ, EXACT = "Kaplan-Meier, Greenwood log CI", "Aalen-Johansen, death competing, log-log CI", "Clopper-Pearson exact"
+
+
+def _row(study: str, group: str, endpoint: str, measure: str, timepoint: str, values: dict, method: str,
+         population: str) -> dict:
+    return {"STUDYID": study, "GROUP": group, "ENDPOINT": endpoint, "MEASURE": measure, "TIMEPOINT": timepoint,
+            "N": values.get("N"), "EVENTS": values.get("EVENTS"), "ESTIMATE": values.get("ESTIMATE"),
+            "CI_LOW": values.get("CI_LOW"), "CI_HIGH": values.get("CI_HIGH"), "AT_RISK": values.get("AT_RISK"),
+            "METHOD": method, "P_VALUE": values.get("P_VALUE", math.nan), "POPULATION": population}
+
+
+def _analysed(adtte: pd.DataFrame, paramcd: str) -> pd.DataFrame:
+    part = adtte[(adtte["PARAMCD"] == paramcd) & (adtte["ANL01FL"] == "Y")]
+    return part.assign(AVAL=part["AVAL"].astype(float))
+
+
+def _groups(frame: pd.DataFrame, by: str) -> list[tuple[str, pd.DataFrame]]:
+    return [(str(g), part) for g, part in frame.groupby(by, sort=True)]
+
+
+def _survival_rows(study: str, adtte: pd.DataFrame, paramcd: str, label: str, day: int, timepoint: str,
+                   by: str = "ARMCD", test: bool = True) -> list[dict]:
+    data = _analysed(adtte, paramcd)
+    rows = [_row(study, g, label, f"{timepoint} survival", timepoint,
+                 survival_at(p["AVAL"], p["EVSTAT"] == 1, day), KM, "ITT") for g, p in _groups(data, by)]
+    if test and data[by].nunique() > 1:
+        result = logrank_test(data["AVAL"], (data["EVSTAT"] == 1).astype(int), data[by])
+        rows.append(_row(study, " vs ".join(sorted(data[by].unique())), label, "Log-rank test", "whole follow-up",
+                         {"N": len(data), "EVENTS": int((data["EVSTAT"] == 1).sum()), "ESTIMATE": result.statistic,
+                          "P_VALUE": result.p_value}, f"chi-square, {result.df} df", "ITT"))
+    return rows
+
+
+def _incidence_rows(study: str, adtte: pd.DataFrame, paramcd: str, label: str, day: int, timepoint: str,
+                    by: str = "ARMCD", test: bool = True) -> list[dict]:
+    data = _analysed(adtte, paramcd)
+    rows = [_row(study, g, label, f"{timepoint} cumulative incidence", timepoint,
+                 incidence_at(p["AVAL"], p["EVSTAT"], day), AJ, "ITT") for g, p in _groups(data, by)]
+    if test and data[by].nunique() > 1 and (data["EVSTAT"] == 1).any():
+        result = gray_test(data["AVAL"], data["EVSTAT"], data[by], cause=1)
+        rows.append(_row(study, " vs ".join(sorted(data[by].unique())), label, "Gray's test", "whole follow-up",
+                         {"N": len(data), "EVENTS": int((data["EVSTAT"] == 1).sum()), "ESTIMATE": result.statistic,
+                          "P_VALUE": result.p_value}, f"chi-square, {result.df} df", "ITT"))
+    return rows
+
+
+def _subjects_with(adsl: pd.DataFrame, subjects: set[str], study: str, label: str, population: str,
+                   by: str = "ARMCD", timepoint: str = "after first DLI") -> list[dict]:
+    return [_row(study, g, label, "n/N", timepoint, proportion(int(p["USUBJID"].isin(subjects).sum()), len(p)),
+                 EXACT, population) for g, p in _groups(adsl, by)]
+
+
+def study_a_endpoints(adam: dict[str, pd.DataFrame]) -> list[dict]:
+    """Study A (DLIPRO) by arm: 1-year CIR with Gray's test; 1-year LFS and OS with log-rank; NRM; marrow
+    suppression, aGVHD II-IV and III-IV, cGVHD, GRFS and infections by pathogen class."""
+    study, year = "DLIPRO", load_spec("endpoints")["landmarks"]["one_year"]
+    adsl, adtte, adae = adam["adsl"], adam["adtte"], adam["adae"]
+    rows = _incidence_rows(study, adtte, "RELAPSE", "Relapse", year, "1-year")
+    rows += _survival_rows(study, adtte, "LFS", "Leukemia-free survival", year, "1-year")
+    rows += _survival_rows(study, adtte, "OS", "Overall survival", year, "1-year")
+    rows += _incidence_rows(study, adtte, "NRM", "Non-relapse mortality", year, "1-year")
+    rows += _survival_rows(study, adtte, "GRFS", "GVHD-free relapse-free survival", year, "1-year")
+    for paramcd, label in (("AGVHD24", "Acute GVHD grade II-IV"), ("AGVHD34", "Acute GVHD grade III-IV"),
+                           ("CGVHD", "Chronic GVHD")):
+        rows += _incidence_rows(study, adtte, paramcd, label, year, "1-year")
+    safety = adsl[adsl["SAFFL"] == "Y"]
+    for flag, label in (("NEUTRFL", "Neutropenia"), ("ANEMFL", "Anaemia"), ("THROMBFL", "Thrombocytopenia"),
+                        ("PANCYTFL", "Pancytopenia")):
+        rows += _subjects_with(safety, set(safety.loc[safety[flag] == "Y", "USUBJID"]), study,
+                               f"Marrow suppression: {label}", "safety (received DLI)")
+    any_flag = safety[["NEUTRFL", "ANEMFL", "THROMBFL"]].eq("Y").any(axis=1)
+    rows += _subjects_with(safety, set(safety.loc[any_flag, "USUBJID"]), study, "Marrow suppression: any",
+                           "safety (received DLI)")
+    infections = adae[(adae["INFFL"] == "Y") & (adae["TRTEMFL"] == "Y") & (adae["ADY"] <= year).fillna(False)]
+    rows += _subjects_with(safety, set(infections["USUBJID"]), study, "Infection: any", "safety (received DLI)",
+                           timepoint="1 year after first DLI")
+    for category in ("BACTERIAL", "VIRAL", "FUNGAL", "UNSPECIFIED"):
+        subjects = set(infections.loc[infections["INFCAT"] == category, "USUBJID"])
+        rows += _subjects_with(safety, subjects, study, f"Infection: {category.lower()}", "safety (received DLI)",
+                               timepoint="1 year after first DLI")
+    return rows
+
+
+def study_b_endpoints(adam: dict[str, pd.DataFrame]) -> list[dict]:
+    """Study B (DLIPLX, single arm): CR, PR and ORR at 3 months with exact CIs; 12-month DFS (from CR) and
+    OS; NRM; aGVHD and cGVHD; treatment-related AEs within one month of the first DLI by CTCAE grade."""
+    study, year = "DLIPLX", load_spec("endpoints")["landmarks"]["twelve_months"]
+    adsl, adtte, adae, adrs = adam["adsl"], adam["adtte"], adam["adae"], adam["adrs"]
+    itt = adsl[adsl["ITTFL"] == "Y"]
+    resp = adrs[adrs["PARAMCD"] == "RESP3M"]
+    for code, label in (("CR", "Complete remission"), ("PR", "Partial remission")):
+        rows_subjects = set(resp.loc[resp["AVALC"] == code, "USUBJID"])
+        yield from _subjects_with(itt, rows_subjects, study, label, "ITT", timepoint="3 months")
+    responders = set(adrs.loc[(adrs["PARAMCD"] == "ORR3M") & (adrs["AVALC"] == "Y"), "USUBJID"])
+    yield from _subjects_with(itt, responders, study, "Overall response (CR + CRh + CRi + PR)", "ITT",
+                              timepoint="3 months")
+    yield from _survival_rows(study, adtte, "DFS", "Disease-free survival (from CR)", year, "12-month", test=False)
+    yield from _survival_rows(study, adtte, "OS", "Overall survival", year, "12-month", test=False)
+    yield from _survival_rows(study, adtte, "LFS", "Leukemia-free survival", year, "12-month", test=False)
+    yield from _incidence_rows(study, adtte, "NRM", "Non-relapse mortality", year, "12-month", test=False)
+    yield from _incidence_rows(study, adtte, "RELAPSE", "Relapse", year, "12-month", test=False)
+    for paramcd, label in (("AGVHD", "Acute GVHD any grade"), ("AGVHD24", "Acute GVHD grade II-IV"),
+                           ("CGVHD", "Chronic GVHD")):
+        yield from _incidence_rows(study, adtte, paramcd, label, year, "12-month", test=False)
+        events = _analysed(adtte, paramcd)
+        yield from _subjects_with(itt, set(events.loc[events["EVSTAT"] == 1, "USUBJID"]), study, label, "ITT",
+                                  timepoint="12 months")
+    safety = adsl[adsl["SAFFL"] == "Y"]
+    related = adae[adae["TRAE1MFL"] == "Y"]
+    worst = related.groupby("USUBJID")["ATOXGRN"].max()
+    yield from _subjects_with(safety, set(worst.index), study, "Treatment-related AE: any grade", "safety (received DLI)",
+                              timepoint="1 month after first DLI")
+    for grade in (1, 2, 3, 4, 5):
+        yield from _subjects_with(safety, set(worst[worst == grade].index), study,
+                                  f"Treatment-related AE: worst grade {grade}", "safety (received DLI)",
+                                  timepoint="1 month after first DLI")
+
+
+def _from_first_dli(adsl: pd.DataFrame, adtte: pd.DataFrame, paramcd: str) -> pd.DataFrame:
+    """Landmark at the first DLI: subjects infused while still at risk, time counted from the infusion."""
+    part = _analysed(adtte, paramcd).merge(adsl[["USUBJID", "TRTSDT"]], on="USUBJID")
+    part = part[part["TRTSDT"].notna() & (part["ADT"] >= part["TRTSDT"])]
+    return part.assign(AVAL=(part["ADT"] - part["TRTSDT"]).dt.days.astype(float))
+
+
+def pooled_dli_endpoints(adams: dict[str, dict[str, pd.DataFrame]]) -> list[dict]:
+    """DLI outcomes of both studies on one scale (from the first DLI), by study and pooled: 1-year OS,
+    relapse and NRM, aGVHD II-IV and infections. Why the studies were harmonized."""
+    year = load_spec("endpoints")["landmarks"]["one_year"]
+    population = "received DLI, landmark at first DLI"
+    rows: list[dict] = []
+    per_study = {}
+    for study, adam in adams.items():
+        adsl, adtte, adae = adam["adsl"], adam["adtte"], adam["adae"]
+        per_study[study] = {p: _from_first_dli(adsl, adtte, p).assign(GROUP=study)
+                            for p in ("OS", "RELAPSE", "NRM", "AGVHD24")}
+        per_study[study]["infections"] = adae[(adae["INFFL"] == "Y") & (adae["TRTEMFL"] == "Y")
+                                              & (adae["ADY"] <= year).fillna(False)]
+        per_study[study]["safety"] = adsl[adsl["SAFFL"] == "Y"].assign(GROUP=study)
+    if not per_study:
+        return rows
+    pooled = {key: pd.concat([s[key] for s in per_study.values()], ignore_index=True) for key in next(iter(per_study.values()))}
+    for group, data in [*((s, d) for s, d in per_study.items()), ("POOLED", pooled)]:
+        os_ = data["OS"]
+        rows.append(_row("POOLED", group, "Overall survival from first DLI", "1-year survival", "1-year",
+                         survival_at(os_["AVAL"], os_["EVSTAT"] == 1, year), KM, population))
+        for paramcd, label in (("RELAPSE", "Relapse after DLI"), ("NRM", "Non-relapse mortality after DLI"),
+                               ("AGVHD24", "Acute GVHD grade II-IV after DLI")):
+            part = data[paramcd]
+            rows.append(_row("POOLED", group, label, "1-year cumulative incidence", "1-year",
+                             incidence_at(part["AVAL"], part["EVSTAT"], year), AJ, population))
+        safety = data["safety"]
+        rows.append(_row("POOLED", group, "Infection after DLI", "n/N", "1 year after first DLI",
+                         proportion(int(safety["USUBJID"].isin(set(data["infections"]["USUBJID"])).sum()), len(safety)),
+                         EXACT, "received DLI"))
+    if len(per_study) < 2:
+        return rows
+    os_all = pooled["OS"]
+    rows.append(_row("POOLED", "DLIPRO vs DLIPLX", "Overall survival from first DLI", "Log-rank test", "whole follow-up",
+                     {"N": len(os_all), "EVENTS": int((os_all["EVSTAT"] == 1).sum()),
+                      "P_VALUE": logrank_p(os_all["AVAL"], (os_all["EVSTAT"] == 1).astype(int), os_all["GROUP"])},
+                     "chi-square, 1 df", population))
+    rel_all = pooled["RELAPSE"]
+    rows.append(_row("POOLED", "DLIPRO vs DLIPLX", "Relapse after DLI", "Gray's test", "whole follow-up",
+                     {"N": len(rel_all), "EVENTS": int((rel_all["EVSTAT"] == 1).sum()),
+                      "P_VALUE": gray_p(rel_all["AVAL"], rel_all["EVSTAT"], rel_all["GROUP"])},
+                     "chi-square, 1 df", population))
+    return rows
+
+
+def endpoint_table(adams: dict[str, dict[str, pd.DataFrame]]) -> pd.DataFrame:
+    """All endpoint rows of the studies present, then the pooled DLI table."""
+    rows: list[dict] = []
+    if "DLIPRO" in adams and not adams["DLIPRO"]["adsl"].empty:
+        rows += study_a_endpoints(adams["DLIPRO"])
+    if "DLIPLX" in adams and not adams["DLIPLX"]["adsl"].empty:
+        rows += list(study_b_endpoints(adams["DLIPLX"]))
+    rows += pooled_dli_endpoints({s: a for s, a in adams.items() if not a["adsl"].empty})
+    frame = pd.DataFrame(rows, columns=list(ENDPOINT_COLUMNS))
+    for column in ("N", "EVENTS", "AT_RISK"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
+    for column in ("ESTIMATE", "CI_LOW", "CI_HIGH", "P_VALUE"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
+    frame["TIMEPOINT"] = frame["TIMEPOINT"].astype(str)
+    return frame.replace({np.nan: None}).pipe(lambda f: f.astype({c: float for c in ("ESTIMATE", "CI_LOW", "CI_HIGH", "P_VALUE")}))
