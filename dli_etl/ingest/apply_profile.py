@@ -192,12 +192,52 @@ def ingest_redcap(profile: SiteProfile, path: Path, dictionary_path: Path | None
                                     {"subjid": content.id_field, **{t: s for s, t in fields.items()}}, "iso"))
 
 
-def ingest_study(study: str, landing: Path, profiles: list[SiteProfile]) -> IngestResult:
-    """Read every landing file of one study through its site profiles."""
+def _is_data_file(path: Path, study_landing: Path) -> bool:
+    if path.name.startswith(".") or path.name.startswith("~$") or path.name.endswith(".tmp"):
+        return False  # editor lock files, hidden files and half-copied files are not data
+    # answered triage workbooks are read by the query loop, not as source data
+    return "query_responses" not in path.relative_to(study_landing).parts
+
+
+def source_site(study: str, relative: str, profiles: list[SiteProfile]) -> str:
+    """The site a landing file belongs to (``relative`` to the study folder): the site of the profile that
+    claims it, else the folder under ``sites/``, else its top folder in upper case (e.g. ``EDC``).
+
+    This is what makes a new site folder a new partition before anyone has written its profile."""
+    path = Path(relative)
+    for profile in profiles_for(study, profiles):
+        patterns = (*profile.files, *((profile.dictionary,) if profile.dictionary else ()))
+        if any(path.match(pattern) for pattern in patterns):
+            return profile.site
+    parts = path.parts
+    if len(parts) > 2 and parts[0] == "sites":
+        return parts[1]
+    return parts[0].upper() if len(parts) > 1 else "UNASSIGNED"
+
+
+def landing_sites(landing: Path, studies: tuple[str, ...], profiles: list[SiteProfile]) -> dict[tuple[str, str], list[Path]]:
+    """Every data file in the landing folder, by (study, site), in a stable order."""
+    found: dict[tuple[str, str], list[Path]] = {}
+    for study in studies:
+        study_landing = Path(landing) / study
+        if not study_landing.is_dir():
+            continue
+        for path in sorted(p for p in study_landing.rglob("*") if p.is_file()):
+            if _is_data_file(path, study_landing):
+                site = source_site(study, path.relative_to(study_landing).as_posix(), profiles)
+                found.setdefault((study, site), []).append(path)
+    return found
+
+
+def ingest_site(study: str, site: str, landing: Path, profiles: list[SiteProfile]) -> IngestResult:
+    """Read the landing files of one site of one study through that site's profiles.
+
+    Files no profile claims but that sit in this site's folder are recorded with an
+    ``INGEST-NO-PROFILE`` finding, so a site that sends data before it is onboarded is visible."""
     result = IngestResult(study)
     study_landing = Path(landing) / study
     claimed: set[Path] = set()
-    for profile in profiles_for(study, profiles):
+    for profile in (p for p in profiles_for(study, profiles) if p.site == site):
         dictionary_path = None
         if profile.format == "redcap" and profile.dictionary:
             matches = sorted(study_landing.glob(profile.dictionary))
@@ -215,13 +255,34 @@ def ingest_study(study: str, landing: Path, profiles: list[SiteProfile]) -> Inge
                 ingest_redcap(profile, path, dictionary_path, src_file, result)
         for raw in result.forms[first_form:]:
             raw.value_maps = profile.value_maps
-    if study_landing.exists():
-        for path in sorted(p for p in study_landing.rglob("*") if p.is_file() and p not in claimed):
-            if path.name.startswith(".") or path.name.startswith("~$"):
-                continue  # editor lock files and hidden files are not data
-            if "query_responses" in path.relative_to(study_landing).parts:
-                continue  # answered triage workbooks are read by the query loop, not as source data
-            src_file = path.relative_to(Path(landing)).as_posix()
-            result.findings.append(Finding("INGEST-NO-PROFILE", study, src_file=src_file, src_sha256=sha256_of(path)))
-            result.files.append(SourceFile(study, "", src_file, sha256_of(path), path.suffix.lstrip("."), "", "no_profile"))
+    for path in landing_sites(landing, (study,), profiles).get((study, site), []):
+        if path in claimed:
+            continue
+        src_file = path.relative_to(Path(landing)).as_posix()
+        result.findings.append(Finding("INGEST-NO-PROFILE", study, site=site, src_file=src_file,
+                                       src_sha256=sha256_of(path)))
+        result.files.append(SourceFile(study, site, src_file, sha256_of(path), path.suffix.lstrip("."), "", "no_profile"))
     return result
+
+
+def combine_ingested(study: str, parts: list[IngestResult]) -> IngestResult:
+    """One study's ingest from its sites' ingests (in the order given)."""
+    result = IngestResult(study)
+    for part in parts:
+        result.forms.extend(part.forms)
+        result.findings.extend(part.findings)
+        result.files.extend(part.files)
+    return result
+
+
+def study_sites(study: str, landing: Path, profiles: list[SiteProfile]) -> list[str]:
+    """Sites of a study: those with a profile and those with a folder of files in the landing area."""
+    from_profiles = {p.site for p in profiles_for(study, profiles)}
+    from_files = {site for (s, site) in landing_sites(landing, (study,), profiles) if s == study}
+    return sorted(from_profiles | from_files)
+
+
+def ingest_study(study: str, landing: Path, profiles: list[SiteProfile]) -> IngestResult:
+    """Read every landing file of one study: each site through its own profiles."""
+    return combine_ingested(study, [ingest_site(study, site, landing, profiles)
+                                    for site in study_sites(study, landing, profiles)])

@@ -1,0 +1,29 @@
+"""What changed in the landing folder, by content: one digest per (study, site) over its files' names and
+sha256. A file that is touched but not changed keeps its digest; an edit, a new file or a deletion
+changes it. The landing sensor keeps these digests as its cursor."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from dli_etl.ingest.apply_profile import landing_sites
+from dli_etl.lineage import sha256_of
+from dli_etl.site_profile import SiteProfile
+
+
+def partition_digests(landing: Path, studies: tuple[str, ...], profiles: list[SiteProfile]) -> dict[str, str]:
+    """``"STUDY|SITE" -> sha256`` over the (relative path, content sha256) of every data file of that site."""
+    digests = {}
+    for (study, site), files in sorted(landing_sites(landing, studies, profiles).items()):
+        digest = hashlib.sha256()
+        for path in files:
+            digest.update(path.relative_to(landing).as_posix().encode())
+            digest.update(sha256_of(path).encode())
+        digests[f"{study}|{site}"] = digest.hexdigest()
+    return digests
+
+
+def changed_partitions(previous: dict[str, str], current: dict[str, str]) -> list[str]:
+    """Keys whose digest differs, including sites that appeared or whose files were all removed."""
+    return sorted(k for k in set(previous) | set(current) if previous.get(k) != current.get(k))
