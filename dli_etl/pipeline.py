@@ -24,7 +24,14 @@ from dli_etl.findings import empty_findings, findings_frame
 from dli_etl.harmonize.study import ACCOUNTING_COLUMNS, HarmonizeResult, harmonize_study
 from dli_etl.ingest.apply_profile import ingest_study
 from dli_etl.ingest.raw_form import IngestResult
-from dli_etl.publish import PublishResult, default_warehouse_url, publish
+from dli_etl.publish import (
+    RUN_ID_COLUMN,
+    PublishResult,
+    default_warehouse_url,
+    publish,
+    release_dir,
+    switch_release,
+)
 from dli_etl.queries import (
     accepted_ids,
     empty_history,
@@ -35,6 +42,7 @@ from dli_etl.queries import (
     write_triage_workbooks,
 )
 from dli_etl.report import render_report, write_findings_xlsx
+from dli_etl.run_manifest import code_versions, output_files
 from dli_etl.sdtm.build import LINEAGE_TABLES, build_sdtm
 from dli_etl.sdtm.define_xml import write_define
 from dli_etl.sdtm.xpt import write_xpt
@@ -129,7 +137,7 @@ def check_expectations(study: str, sdtm: SdtmResult, out: Path | None, data_docs
     domain, and the Data Docs index (None when not rendered)."""
     from dli_etl.sdtm.expectation_suites import validate_domains
 
-    docs = Path(out) / "report" / "data_docs" / study if (out is not None and data_docs) else None
+    docs = Path(out) / "data_docs" / study if (out is not None and data_docs) else None
     domains = {k: v for k, v in sdtm.domains.items() if k not in LINEAGE_TABLES}
     found, success, index = validate_domains(study, domains, docs)
     findings = pd.concat([sdtm.findings, findings_frame(found)], ignore_index=True) if found else sdtm.findings
@@ -168,7 +176,11 @@ class Analysis:
 
 def analyse(runs: list[StudyRun]) -> Analysis:
     """ADaM from each study's SDTM, checked against its schemas; then endpoints and curves."""
-    adams = {run.study: build_adam(run.study, run.sdtm) for run in runs if run.sdtm}
+    return analyse_adams({run.study: build_adam(run.study, run.sdtm) for run in runs if run.sdtm})
+
+
+def analyse_adams(adams: dict[str, dict[str, pd.DataFrame]]) -> Analysis:
+    """Endpoints, curves and schema findings from ADaM datasets already built (e.g. by the adam asset)."""
     found = [adam_findings(study, datasets) for study, datasets in adams.items()]
     curves, at_risk, figures = study_curves(adams)
     return Analysis(adams, endpoint_table(adams), curves, at_risk, figures,
@@ -218,24 +230,27 @@ def output_tables(runs: list[StudyRun], analysis: Analysis | None = None,
 
 
 def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url: str | None = None,
-                  run_id: str | None = None, state: QueryState | None = None) -> RunSummary:
-    """Publish Parquet + SQL, update queries, write triage workbooks, the report and the run manifest."""
+                  run_id: str | None = None, state: QueryState | None = None,
+                  analysis: Analysis | None = None) -> RunSummary:
+    """Publish one run: Parquet, triage workbooks, report, submission files and manifest into the run's
+    release folder, SQL tables in one transaction, then switch the release live (see ``publish``)."""
     out = Path(out)
     run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     state = state or QueryState()
-    analysis = analyse(runs)
+    analysis = analysis or analyse(runs)
     parquet, sql = output_tables(runs, analysis)
     queries, new_history = update_queries(state.previous, parquet["findings/findings"], state.responses, run_id)
     history = pd.concat([state.history, new_history], ignore_index=True) if not state.history.empty else new_history
     sql["queries"] = queries
     sql["query_history"] = history
-    triage = write_triage_workbooks(queries, out / "triage")
-    parquet_queries = {"queries/queries": queries}
-    published: PublishResult = publish({**parquet, **parquet_queries}, sql, out, warehouse_url)
+    release = release_dir(out, run_id)
+    triage = write_triage_workbooks(queries, release / "triage")
+    published: PublishResult = publish({**parquet, "queries/queries": queries}, sql, out, warehouse_url,
+                                       run_id=run_id, switch=False)
     findings = parquet["findings/findings"]
     accounting = parquet["findings/row_accounting"]
-    xlsx = write_findings_xlsx(findings, out / "report" / "findings.xlsx")
-    submission = write_submission_files(runs, parquet, out)
+    xlsx = write_findings_xlsx(findings, release / "report" / "findings.xlsx")
+    submission = write_submission_files(runs, parquet, release)
     files = [asdict(f) for r in runs for f in r.ingest.files]
     subjects = {r.study: int(len(r.sdtm.get("dm", []))) for r in runs}
     context = {
@@ -244,27 +259,32 @@ def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url:
         "files": files, "findings_xlsx": "findings.xlsx", "findings_parquet": "../findings/findings.parquet",
         "staged": {f"{r.study} {form}": len(frame) for r in runs for form, frame in sorted(r.harmonized.staged.items())},
         "queries": queries, "query_changes": new_history,
-        "triage": [p.relative_to(out).as_posix() for p in triage],
+        "triage": [p.relative_to(release).as_posix() for p in triage],
         "completeness": completeness(runs),
-        "define_files": [p.relative_to(out).as_posix() for p in submission if p.name == "define.xml"],
+        "define_files": [p.relative_to(release).as_posix() for p in submission if p.name == "define.xml"],
         "xpt_count": sum(1 for p in submission if p.suffix == ".xpt"),
+        # Data Docs live beside the releases; links are relative to the public <out>/report folder
         "data_docs": {r.study: os.path.relpath(r.data_docs, out / "report") for r in runs if r.data_docs},
         "expectation_results": {r.study: r.expectations for r in runs if r.expectations},
         "endpoints": analysis.endpoints, "figures": analysis.figures,
     }
-    report = render_report(context, out / "report" / "dq_report.html")
+    render_report(context, release / "report" / "dq_report.html")
     manifest = {
-        "run_id": run_id, "dli_etl_version": __version__, "landing": str(landing), "inputs": files,
+        "run_id": run_id, "created": context["generated"], "landing": str(landing), "inputs": files,
+        "code": code_versions(),
         "subjects": subjects, "rows": accounting[["rows_in", "rows_curated", "rows_quarantined"]].sum().astype(int).to_dict()
         if not accounting.empty else {},
         "findings_by_severity": findings.groupby("severity").size().astype(int).to_dict() if not findings.empty else {},
         "warehouse_url": redact_url(published.warehouse_url), "sql_tables": published.sql_tables,
+        "sql_run_id_column": RUN_ID_COLUMN, "outputs": output_files(release),
     }
-    (out / "run_manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    (release / "run_manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    switch_release(out, run_id)
     by_status = queries.groupby("status").size().astype(int).to_dict() if not queries.empty else {}
-    return RunSummary(run_id, out, report, xlsx, published.warehouse_url, subjects,
-                      manifest["findings_by_severity"], accounting, len(published.parquet_files), published.sql_tables,
-                      by_status, triage)
+    return RunSummary(run_id, out, out / "report" / "dq_report.html", out / "report" / xlsx.name,
+                      published.warehouse_url, subjects, manifest["findings_by_severity"], accounting,
+                      len(published.parquet_files), published.sql_tables, by_status,
+                      [out / p.relative_to(release) for p in triage])
 
 
 def completeness(runs: list[StudyRun]) -> pd.DataFrame:

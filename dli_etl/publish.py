@@ -1,19 +1,36 @@
-"""Publish tables as Parquet files and into a SQL warehouse through SQLAlchemy.
+"""Publish a run: Parquet files in a release folder, SQL tables in one transaction, then one atomic switch.
 
-The embedded default is a SQLite file under the output folder; any SQLAlchemy URL (e.g. PostgreSQL)
-can be given instead. All tables of a run are written in one transaction, so a reader sees either the
-previous run's tables or this run's, never a mix.
+Every run writes into ``<out>/runs/<run_id>/``; nothing a reader uses changes while it is written. The
+SQL warehouse (an embedded SQLite file by default, PostgreSQL in production) gets all tables of the run
+in one transaction, each row tagged with ``dli_run_id``. Only then does ``<out>/current`` switch to the
+new release (a symlink replaced by ``rename``, atomic on POSIX), and ``<out>/sdtm``, ``<out>/report``...
+point through ``current``. A run killed at any point leaves the previous release and the previous SQL
+tables as they were; the next run simply writes a new release.
+
+Parquet files carry no run id or timestamp, so the same inputs give byte-identical files; the run id and
+every file's sha256 are in the release's ``run_manifest.json``.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import os
+import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.engine import Connection, Engine
+
+RUN_ID_COLUMN = "dli_run_id"
+PUBLISH_LOG = "dli_publish_log"
+KEEP_RELEASES = 5
 
 
 @dataclass(frozen=True)
@@ -27,37 +44,136 @@ def default_warehouse_url(out: Path) -> str:
     return f"sqlite:///{(Path(out) / 'warehouse.sqlite').resolve()}"
 
 
+def release_dir(out: Path, run_id: str) -> Path:
+    """Where run ``run_id`` writes its files before they are switched live."""
+    return Path(out) / "runs" / run_id
+
+
 def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
     """Deterministic Parquet: same frame, same bytes (no timestamps in the file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(frame, preserve_index=False)
     tmp = path.with_suffix(".parquet.tmp")
     pq.write_table(table, tmp, compression="zstd")
-    tmp.replace(path)  # atomic on one filesystem: readers never see a half-written file
+    tmp.replace(path)
     return path
 
 
-def _sql_ready(frame: pd.DataFrame) -> pd.DataFrame:
+def _sql_ready(frame: pd.DataFrame, run_id: str) -> pd.DataFrame:
     out = frame.copy()
     for col in out.columns:
         if str(out[col].dtype) in ("string", "str"):
             out[col] = out[col].astype(object).where(out[col].notna(), None)
+    out[RUN_ID_COLUMN] = run_id
     return out
 
 
-def publish(parquet: dict[str, pd.DataFrame], sql: dict[str, pd.DataFrame], out: Path,
-            warehouse_url: str | None = None) -> PublishResult:
-    """Write ``parquet`` (relative path without suffix -> frame) and ``sql`` (table name -> frame)."""
-    out = Path(out)
-    files = tuple(write_parquet(frame, out / f"{key}.parquet") for key, frame in sorted(parquet.items()))
-    url = warehouse_url or default_warehouse_url(out)
+def _copy_rows(table, connection, keys: list[str], rows: Iterable[tuple]) -> int:
+    """pandas ``to_sql`` method for PostgreSQL: one COPY per chunk instead of INSERT statements."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    count = 0
+    for row in rows:
+        writer.writerow(["\\N" if v is None or (isinstance(v, float) and v != v) else v for v in row])
+        count += 1
+    buffer.seek(0)
+    name = f'"{table.schema}"."{table.name}"' if table.schema else f'"{table.name}"'
+    columns = ", ".join(f'"{k}"' for k in keys)
+    sql = f"COPY {name} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+    with connection.connection.cursor() as cursor, cursor.copy(sql) as copy:
+        copy.write(buffer.getvalue())
+    return count
+
+
+def _transactional_engine(url: str) -> Engine:
+    """An engine whose ``begin()`` really wraps DDL too. Python's sqlite3 driver runs DROP/CREATE TABLE
+    outside any transaction (it only opens one before INSERT/UPDATE), so a run killed while replacing a
+    table would leave it empty; SQLAlchemy's documented fix is to let SQLite see an explicit BEGIN."""
     engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        @event.listens_for(engine, "connect")
+        def _no_driver_transactions(dbapi_connection, _record) -> None:
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _explicit_begin(connection) -> None:
+            connection.exec_driver_sql("BEGIN")
+    return engine
+
+
+def publish_sql(sql: dict[str, pd.DataFrame], url: str, run_id: str) -> dict[str, int]:
+    """Replace every table of ``sql`` and append to the publish log, all in one transaction."""
+    engine = _transactional_engine(url)
+    method = _copy_rows if engine.dialect.name == "postgresql" else None
     counts: dict[str, int] = {}
     try:
         with engine.begin() as connection:
             for name, frame in sorted(sql.items()):
-                _sql_ready(frame).to_sql(name, connection, if_exists="replace", index=False, chunksize=10_000)
+                _sql_ready(frame, run_id).to_sql(name, connection, if_exists="replace", index=False,
+                                                 chunksize=50_000, method=method)
                 counts[name] = len(frame)
+            _log(connection, run_id, counts)
     finally:
         engine.dispose()
+    return counts
+
+
+def _log(connection: Connection, run_id: str, counts: dict[str, int]) -> None:
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    log = pd.DataFrame({RUN_ID_COLUMN: run_id, "published_at": now, "table_name": list(counts),
+                        "rows": list(counts.values())})
+    log.to_sql(PUBLISH_LOG, connection, if_exists="append", index=False)
+
+
+def published_run_id(url: str, table: str) -> str | None:
+    """The run that last published ``table`` in the warehouse (None if it is not there)."""
+    engine = create_engine(url)
+    try:
+        if table not in inspect(engine).get_table_names():
+            return None
+        with engine.connect() as connection:
+            value = connection.exec_driver_sql(f'SELECT {RUN_ID_COLUMN} FROM "{table}" LIMIT 1').scalar()
+    finally:
+        engine.dispose()
+    return value
+
+
+def switch_release(out: Path, run_id: str, keep: int = KEEP_RELEASES) -> Path:
+    """Make ``runs/<run_id>`` the live release in one rename; link top-level names through ``current``."""
+    out = Path(out)
+    release = release_dir(out, run_id)
+    link = out / "current"
+    tmp = out / f".current-{run_id}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    tmp.symlink_to(Path("runs") / run_id)
+    os.replace(tmp, link)  # readers follow either the old or the new target, never a mix
+    for entry in sorted(release.iterdir()):
+        public = out / entry.name
+        if public.is_symlink():
+            continue
+        if public.exists():  # a folder from the layout before releases: derived output, replaced by the link
+            shutil.rmtree(public) if public.is_dir() else public.unlink()
+        public.symlink_to(Path("current") / entry.name)
+    _prune(out, keep, run_id)
+    return release
+
+
+def _prune(out: Path, keep: int, live: str) -> None:
+    runs = sorted((p for p in (out / "runs").iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime)
+    for old in runs[:-keep]:
+        if old.name != live:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def publish(parquet: dict[str, pd.DataFrame], sql: dict[str, pd.DataFrame], out: Path,
+            warehouse_url: str | None = None, run_id: str = "adhoc", switch: bool = True) -> PublishResult:
+    """Write ``parquet`` (relative path without suffix -> frame) into the run's release folder and ``sql``
+    (table name -> frame) into the warehouse; with ``switch``, make the release live afterwards."""
+    release = release_dir(out, run_id)
+    files = tuple(write_parquet(frame, release / f"{key}.parquet") for key, frame in sorted(parquet.items()))
+    url = warehouse_url or default_warehouse_url(out)
+    counts = publish_sql(sql, url, run_id)
+    if switch:
+        switch_release(out, run_id)
     return PublishResult(files, url, counts)

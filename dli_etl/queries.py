@@ -58,6 +58,9 @@ def load_previous(warehouse_url: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         history = pd.read_sql_table("query_history", engine) if "query_history" in tables else empty_history()
     finally:
         engine.dispose()
+    # the warehouse tags rows with the run that published them; the query state itself does not carry it
+    queries = queries.drop(columns=["dli_run_id"], errors="ignore")
+    history = history.drop(columns=["dli_run_id"], errors="ignore")
     queries = queries.astype({c: "string" for c in QUERY_COLUMNS if c != "times_reopened"})
     queries["times_reopened"] = pd.to_numeric(queries["times_reopened"]).astype("Int64")
     return queries, history.astype("string")

@@ -5,6 +5,7 @@ Generation and the pipeline are run once per test session; tests read their outp
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -48,3 +49,22 @@ def run_clean(generated_clean, tmp_path_factory) -> RunSummary:
 @pytest.fixture(scope="session")
 def manifest(generated_defects) -> pd.DataFrame:
     return pd.read_csv(generated_defects.manifest, dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A real PostgreSQL server for the session. Missing binaries fail the run under CI (``.ci/run`` sets
+    ``DLI_REQUIRE_POSTGRES=1`` after making sure they are installed) and skip elsewhere."""
+    from postgres_server import PostgresServer, find_binaries
+
+    binaries = find_binaries()
+    if binaries is None:
+        if os.environ.get("DLI_REQUIRE_POSTGRES") == "1":
+            pytest.fail("PostgreSQL binaries (initdb, pg_ctl) not found; .ci/run installs the postgresql package")
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found on this machine")
+    server = PostgresServer(binaries)
+    url = server.start()
+    try:
+        yield url
+    finally:
+        server.stop()

@@ -21,7 +21,7 @@ def test_clean_sdtm_passes_every_suite_and_data_docs_are_linked(run_clean):
     assert not (findings["rule_id"] == "GX-EXPECTATION-FAILED").any()
     assert not findings["rule_id"].str.startswith("XD-").any()
     for study in ("DLIPRO", "DLIPLX"):
-        index = run_clean.out / "report" / "data_docs" / study / "index.html"
+        index = run_clean.out / "data_docs" / study / "index.html"
         assert index.exists()
         assert f"data_docs/{study}/index.html" in run_clean.report.read_text(encoding="utf-8")
 

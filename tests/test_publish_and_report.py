@@ -15,8 +15,9 @@ from dli_etl.report import write_findings_xlsx
 def _digest(folder):
     """Curated, quarantined, SDTM and findings files (the query table carries run ids by design)."""
     keep = ("curated/", "quarantine/", "sdtm/", "findings/", "staged/", "adam/")
-    return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(folder.rglob("*.parquet")) if p.relative_to(folder).as_posix().startswith(keep)}
+    live = (folder / "current").resolve()  # the release the run switched to
+    return {p.relative_to(live).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(live.rglob("*.parquet")) if p.relative_to(live).as_posix().startswith(keep)}
 
 
 def test_same_inputs_same_curated_parquet_bytes(generated_defects, run_defects, tmp_path):
