@@ -1,35 +1,39 @@
-"""Everything Dagster loads: assets, checks, the job, resources and the IO manager."""
-
-from __future__ import annotations
+"""Everything Dagster loads: assets, checks, jobs, the sensors and schedule, resources and the IO manager."""
 
 from pathlib import Path
 
-from dagster import AssetSelection, Definitions, FilesystemIOManager, define_asset_job
+from dagster import Definitions, FilesystemIOManager
 
-from dli_etl.pipeline import STUDIES
-
-from .publishing import published, query_state
+from .automation import (
+    daily_full_rebuild,
+    ingest_sites_job,
+    landing_files,
+    publish_job,
+    study_rollup_job,
+    study_rollups,
+)
+from .publishing import published
 from .resources import DliEtlPaths
-from .study_assets import build_study_assets
+from .study_assets import adam, harmonized, sdtm, source_files
 
-_assets, _checks = [], []
-for _study in STUDIES:
-    a, c = build_study_assets(_study)
-    _assets += a
-    _checks += c
-ALL_ASSETS = [query_state, *_assets, published]
-ALL_CHECKS = _checks
-
-full_refresh_job = define_asset_job("full_refresh", selection=AssetSelection.all(), description="Every study, end to end.")
+ALL_ASSETS = [source_files, harmonized, sdtm, adam, published]
+JOBS = [ingest_sites_job, study_rollup_job, publish_job]
 
 
 def build_definitions(paths: DliEtlPaths | None = None) -> Definitions:
-    """Definitions with ``paths`` (default: from environment variables)."""
+    """Definitions with ``paths`` (default: from ``DLI_*`` environment variables)."""
     paths = paths or DliEtlPaths.from_env()
     storage = Path(paths.output_dir) / ".dagster_storage"
     return Definitions(
         assets=ALL_ASSETS,
-        asset_checks=ALL_CHECKS,
-        jobs=[full_refresh_job],
+        jobs=JOBS,
+        sensors=[landing_files, study_rollups],
+        schedules=[daily_full_rebuild],
         resources={"paths": paths, "io_manager": FilesystemIOManager(base_dir=str(storage))},
     )
+
+
+def job_from_environment(name: str):
+    """A job resolved with paths from ``DLI_*`` variables: what the multiprocess executor's worker processes
+    rebuild (``build_reconstructable_job("dli_etl.assets.definitions", "job_from_environment", ("ingest_sites",))``)."""
+    return build_definitions().resolve_job_def(name)

@@ -1,53 +1,56 @@
-"""Study-independent assets: publish every table and write the data-quality report."""
+"""The run-level asset: publish every study's tables, the report and the manifest as one release."""
 
-
-from dagster import AssetExecutionContext, AssetIn, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetIn, AssetSelection, AutomationCondition, MetadataValue, asset
 
 from dli_etl import pipeline
 from dli_etl.harmonize.study import HarmonizeResult
+from dli_etl.ingest.apply_profile import combine_ingested
 from dli_etl.ingest.raw_form import IngestResult
 
 from .resources import DliEtlPaths
 
-
-@asset(group_name="queries", compute_kind="sqlalchemy",
-       description="Queries of the previous run (warehouse) and the answered triage workbooks sites sent back.")
-def query_state(context: AssetExecutionContext, paths: DliEtlPaths) -> pipeline.QueryState:
-    state = pipeline.query_state(paths.landing(), paths.output(), paths.warehouse_url or None)
-    context.add_output_metadata({"previous_queries": len(state.previous), "responses": len(state.responses),
-                                 "accepted": len(state.accepted)})
-    return state
+# After a study's roll-up updated (the site files alone are not enough: their study must be rolled up
+# first), once nothing upstream is running; never from a study whose blocking check failed.
+PUBLISH = (
+    AutomationCondition.any_deps_match(AutomationCondition.newly_updated())
+    .ignore(AssetSelection.assets("source_files")).since_last_handled()
+    & ~AutomationCondition.any_deps_in_progress()
+    & ~AutomationCondition.in_progress()
+    & AutomationCondition.all_deps_blocking_checks_passed()
+)
 
 
 @asset(
-    group_name="publish", compute_kind="sqlalchemy",
-    ins={
-        "query_state": AssetIn("query_state"),
-        "dlipro_ingested": AssetIn("dlipro_ingested"), "dlipro_harmonized": AssetIn("dlipro_harmonized"),
-        "dlipro_sdtm": AssetIn("dlipro_sdtm"), "dliplx_ingested": AssetIn("dliplx_ingested"),
-        "dliplx_harmonized": AssetIn("dliplx_harmonized"), "dliplx_sdtm": AssetIn("dliplx_sdtm"),
-    },
-    description="Parquet files, SQL warehouse tables, findings workbook, HTML report and run manifest.",
+    group_name="publish", compute_kind="sqlalchemy", automation_condition=PUBLISH,
+    ins={"source_files": AssetIn(metadata={"allow_missing_partitions": True}), "harmonized": AssetIn(),
+         "sdtm": AssetIn(), "adam": AssetIn()},
+    description="One release: Parquet, SQL warehouse tables (one transaction), findings workbook, HTML report, "
+                "triage workbooks and the run manifest, switched live atomically.",
 )
-def published(
-    context: AssetExecutionContext, paths: DliEtlPaths, query_state: pipeline.QueryState,
-    dlipro_ingested: IngestResult, dlipro_harmonized: HarmonizeResult, dlipro_sdtm: pipeline.SdtmResult,
-    dliplx_ingested: IngestResult, dliplx_harmonized: HarmonizeResult, dliplx_sdtm: pipeline.SdtmResult,
-) -> dict[str, object]:
-    runs = [
-        pipeline.study_run(dlipro_ingested, dlipro_harmonized, dlipro_sdtm),
-        pipeline.study_run(dliplx_ingested, dliplx_harmonized, dliplx_sdtm),
-    ]
+def published(context: AssetExecutionContext, paths: DliEtlPaths, source_files: dict[str, IngestResult],
+              harmonized: dict[str, HarmonizeResult], sdtm: dict[str, pipeline.SdtmResult],
+              adam: dict) -> dict[str, object]:
+    runs = []
+    for study in pipeline.STUDIES:
+        if study not in harmonized or study not in sdtm:
+            continue
+        parts = [source_files[k] for k in sorted(source_files) if source_files[k].study == study]
+        runs.append(pipeline.study_run(combine_ingested(study, parts), harmonized[study], sdtm[study]))
+    state = pipeline.query_state(paths.landing(), paths.output(), paths.warehouse_url or None)
+    analysis = pipeline.analyse_adams({s: a for s, a in adam.items() if s in harmonized})
     summary = pipeline.write_outputs(runs, paths.output(), paths.landing(), paths.warehouse_url or None,
-                                     run_id=context.run_id, state=query_state)
+                                     run_id=context.run_id, state=state, analysis=analysis)
+    totals = summary.accounting[["rows_in", "rows_curated", "rows_quarantined"]].sum().astype(int).to_dict()
     context.add_output_metadata({
+        "release": MetadataValue.path(str(paths.output() / "runs" / summary.run_id)),
         "report": MetadataValue.path(str(summary.report)),
         "findings_xlsx": MetadataValue.path(str(summary.findings_xlsx)),
         "warehouse": pipeline.redact_url(summary.warehouse_url),
-        "parquet_files": summary.parquet_files,
-        "sql_tables": MetadataValue.json(summary.sql_tables),
-        "subjects": MetadataValue.json(summary.subjects),
-        "queries": MetadataValue.json(summary.queries_by_status),
+        **totals, "findings": MetadataValue.json(summary.findings_by_severity),
+        "parquet_files": summary.parquet_files, "sql_tables": MetadataValue.json(summary.sql_tables),
+        "subjects": MetadataValue.json(summary.subjects), "queries": MetadataValue.json(summary.queries_by_status),
+        "endpoints_preview": MetadataValue.md(analysis.endpoints[["STUDYID", "GROUP", "ENDPOINT", "MEASURE", "ESTIMATE"]]
+                                              .head(15).round(3).to_markdown(index=False)),
         "triage_workbooks": MetadataValue.md("\n".join(f"- `{p}`" for p in summary.triage_workbooks) or "_none_"),
     })
     return {"run_id": summary.run_id, "report": str(summary.report), "subjects": summary.subjects,

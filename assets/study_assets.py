@@ -1,92 +1,111 @@
-"""Per-study assets: ingested -> harmonized -> sdtm, with a blocking row-accounting check."""
+"""The assets: each site's source files (study x site partitions), then per study the harmonized forms,
+SDTM and ADaM (study partitions). Logic lives in ``dli_etl``; these functions only wire and describe."""
 
+from collections.abc import Iterator
 
 import pandas as pd
 from dagster import (
     AssetCheckResult,
-    AssetChecksDefinition,
-    AssetCheckSeverity,
     AssetExecutionContext,
     AssetIn,
-    AssetsDefinition,
+    AutomationCondition,
     MetadataValue,
+    MultiToSingleDimensionPartitionMapping,
+    Output,
     asset,
-    asset_check,
 )
 
 from dli_etl import pipeline
+from dli_etl.adam.build import build_adam
 from dli_etl.harmonize.study import HarmonizeResult
+from dli_etl.ingest.apply_profile import combine_ingested, ingest_site
 from dli_etl.ingest.raw_form import IngestResult
 
+from .checks import check_specs, run_checks
+from .partitions import study_partitions, study_site_partitions
 from .resources import DliEtlPaths
 
+# Runs when any site of the study changed, once no site run is still going, and never on top of a failed
+# blocking check. Site partitions without files are never materialized, so "missing" must not block.
+STUDY_ROLLUP = (
+    AutomationCondition.eager().without(~AutomationCondition.any_deps_missing())
+    & AutomationCondition.all_deps_blocking_checks_passed()
+)
 
-def _markdown(frame: pd.DataFrame, rows: int = 10) -> MetadataValue:
+
+def markdown(frame: pd.DataFrame, rows: int = 10) -> MetadataValue:
     return MetadataValue.md(frame.head(rows).to_markdown(index=False) if not frame.empty else "_empty_")
 
 
-def build_study_assets(study: str) -> tuple[list[AssetsDefinition], list[AssetChecksDefinition]]:
-    """The three assets and the check of one study; names are prefixed with the study id."""
-    key = study.lower()
+def severity_counts(findings: pd.DataFrame) -> dict[str, int]:
+    counts = findings.groupby("severity").size().to_dict() if not findings.empty else {}
+    return {f"findings_{s}": int(counts.get(s, 0)) for s in ("error", "warning", "info")}
 
-    @asset(name=f"{key}_ingested", group_name=key, compute_kind="python",
-           description=f"{study} landing files read through their site profiles (text + lineage).")
-    def ingested(context: AssetExecutionContext, paths: DliEtlPaths) -> IngestResult:
-        result = pipeline.ingest(study, paths.landing(), paths.profiles())
-        rows = sum(len(f.frame) for f in result.forms)
-        context.add_output_metadata({
-            "files": len(result.files), "raw_rows": rows, "ingest_findings": len(result.findings),
-            "sources": MetadataValue.md("\n".join(f"- `{f.path}` ({f.status})" for f in result.files) or "_none_"),
-        })
-        return result
 
-    @asset(name=f"{key}_harmonized", group_name=key, compute_kind="pandera",
-           ins={"ingested": AssetIn(f"{key}_ingested"), "query_state": AssetIn("query_state")},
-           description=f"{study} typed forms in canonical units, quarantine and findings.")
-    def harmonized(context: AssetExecutionContext, ingested: IngestResult,
-                   query_state: pipeline.QueryState) -> HarmonizeResult:
-        result = pipeline.harmonize(ingested, query_state.accepted)
-        acc = result.accounting
-        severity = result.findings.groupby("severity").size().to_dict() if not result.findings.empty else {}
-        context.add_output_metadata({
-            "rows_in": int(acc["rows_in"].sum()), "rows_curated": int(acc["rows_curated"].sum()),
-            "rows_quarantined": int(acc["rows_quarantined"].sum()),
-            "findings_error": int(severity.get("error", 0)), "findings_warning": int(severity.get("warning", 0)),
-            "row_accounting": _markdown(acc, 50),
-            "findings_preview": _markdown(result.findings[["severity", "rule_id", "site", "subjid", "message"]]
-                                          if not result.findings.empty else result.findings),
-        })
-        return result
+@asset(partitions_def=study_site_partitions, group_name="ingest", compute_kind="python",
+       check_specs=check_specs("source_files"),
+       description="One site's landing files read through its site profiles: text cells with file, sha256 and cell lineage.")
+def source_files(context: AssetExecutionContext, paths: DliEtlPaths) -> Iterator[Output | AssetCheckResult]:
+    keys = context.partition_key.keys_by_dimension
+    result = ingest_site(keys["study"], keys["site"], paths.landing(), paths.profiles())
+    rows = {}
+    for raw in result.forms:
+        rows[raw.form] = rows.get(raw.form, 0) + len(raw.frame)
+    files = pd.DataFrame([{"file": f.path, "status": f.status, "sha256": f.sha256[:12]} for f in result.files])
+    yield Output(result, metadata={
+        "files": len(result.files), "dagster/row_count": sum(rows.values()), "rows_by_form": MetadataValue.json(rows),
+        "ingest_findings": len(result.findings), "sources": markdown(files, 50),
+    })
+    yield from run_checks("source_files", result)
 
-    @asset_check(asset=harmonized, name="row_accounting_balanced", blocking=True,
-                 description="Every source row is curated or quarantined: rows in = curated + quarantined.")
-    def row_accounting_balanced(harmonized: HarmonizeResult) -> AssetCheckResult:
-        acc = harmonized.accounting
-        off = acc[acc["rows_in"] != acc["rows_curated"] + acc["rows_quarantined"]]
-        return AssetCheckResult(passed=off.empty, severity=AssetCheckSeverity.ERROR,
-                                metadata={"unbalanced": len(off), "forms": len(acc)})
 
-    @asset_check(asset=harmonized, name="no_unreadable_files", blocking=False,
-                 description="Warns when a landing file could not be read (its rows cannot be accounted).")
-    def no_unreadable_files(harmonized: HarmonizeResult) -> AssetCheckResult:
-        f = harmonized.findings
-        bad = f[f["rule_id"] == "INGEST-FILE-UNREADABLE"] if not f.empty else f
-        return AssetCheckResult(passed=bad.empty, severity=AssetCheckSeverity.WARN,
-                                metadata={"unreadable_files": len(bad)})
+@asset(partitions_def=study_partitions, group_name="study", compute_kind="pandera", automation_condition=STUDY_ROLLUP,
+       check_specs=check_specs("harmonized"),
+       ins={"source_files": AssetIn(partition_mapping=MultiToSingleDimensionPartitionMapping(partition_dimension_name="study"),
+                                    metadata={"allow_missing_partitions": True})},
+       description="Typed forms in canonical units for one study: curated rows, quarantined rows with reasons, findings.")
+def harmonized(context: AssetExecutionContext, paths: DliEtlPaths,
+               source_files: dict[str, IngestResult]) -> Iterator[Output | AssetCheckResult]:
+    study = context.partition_key
+    ingested = combine_ingested(study, [source_files[k] for k in sorted(source_files)])
+    state = pipeline.query_state(paths.landing(), paths.output(), paths.warehouse_url or None)
+    result = pipeline.harmonize(ingested, state.accepted)
+    acc = result.accounting
+    yield Output(result, metadata={
+        "sites": len(source_files), "rows_in": int(acc["rows_in"].sum()), "rows_curated": int(acc["rows_curated"].sum()),
+        "rows_quarantined": int(acc["rows_quarantined"].sum()), "dagster/row_count": int(acc["rows_curated"].sum()),
+        **severity_counts(result.findings), "row_accounting": markdown(acc, 50),
+        "findings_preview": markdown(result.findings[["severity", "rule_id", "site", "subjid", "message"]]
+                                     if not result.findings.empty else result.findings),
+    })
+    yield from run_checks("harmonized", result)
 
-    @asset(name=f"{key}_sdtm", group_name=key, compute_kind="sdtm",
-           ins={"harmonized": AssetIn(f"{key}_harmonized")},
-           description=f"{study} SDTM domains, lineage, and the CT / cross-domain / GX findings about them.")
-    def sdtm(context: AssetExecutionContext, paths: DliEtlPaths, harmonized: HarmonizeResult) -> pipeline.SdtmResult:
-        result = pipeline.map_sdtm(harmonized)
-        if paths.expectations:
-            result = pipeline.check_expectations(study, result, paths.output(), paths.data_docs)
-        meta: dict = {f"{name}_rows": len(frame) for name, frame in result.domains.items()}
-        meta["sdtm_findings"] = len(result.findings)
-        meta["gx_suites_failed"] = MetadataValue.json(sorted(d for d, ok in result.expectations.items() if not ok))
-        if result.data_docs:
-            meta["data_docs"] = MetadataValue.path(str(result.data_docs))
-        context.add_output_metadata(meta | {"dm_preview": _markdown(result.domains["dm"], 5)})
-        return result
 
-    return [ingested, harmonized, sdtm], [row_accounting_balanced, no_unreadable_files]
+@asset(partitions_def=study_partitions, group_name="study", compute_kind="sdtm", automation_condition=STUDY_ROLLUP,
+       check_specs=check_specs("sdtm"),
+       description="SDTM domains of one study with lineage, and the CT, cross-domain and GX findings about them.")
+def sdtm(context: AssetExecutionContext, paths: DliEtlPaths,
+         harmonized: HarmonizeResult) -> Iterator[Output | AssetCheckResult]:
+    result = pipeline.map_sdtm(harmonized)
+    if paths.expectations:
+        result = pipeline.check_expectations(context.partition_key, result, paths.output(), paths.data_docs)
+    meta: dict = {f"rows_{name}": len(frame) for name, frame in result.domains.items()}
+    meta["dagster/row_count"] = len(result.domains["dm"])
+    meta |= severity_counts(result.findings)
+    meta["gx_suites_failed"] = MetadataValue.json(sorted(d for d, ok in result.expectations.items() if not ok))
+    if result.data_docs:
+        meta["data_docs"] = MetadataValue.path(str(result.data_docs))
+    yield Output(result, metadata=meta | {"dm_preview": markdown(result.domains["dm"], 5)})
+    yield from run_checks("sdtm", result)
+
+
+@asset(partitions_def=study_partitions, group_name="study", compute_kind="adam", automation_condition=STUDY_ROLLUP,
+       check_specs=check_specs("adam"),
+       description="ADaM-like ADSL, ADTTE, ADAE, ADLB and ADRS of one study, derived only from its SDTM.")
+def adam(context: AssetExecutionContext, sdtm: pipeline.SdtmResult) -> Iterator[Output | AssetCheckResult]:
+    datasets = build_adam(context.partition_key, sdtm.domains)
+    yield Output(datasets, metadata={f"rows_{name}": len(frame) for name, frame in datasets.items()}
+                 | {"dagster/row_count": len(datasets["adsl"]),
+                    "adtte_events": markdown(datasets["adtte"].groupby(["PARAMCD", "EVSTAT"]).size()
+                                             .rename("subjects").reset_index(), 40)})
+    yield from run_checks("adam", datasets)

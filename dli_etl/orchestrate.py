@@ -23,11 +23,16 @@ class OrchestratedRun:
 def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
                     profiles_dir: Path | None = None, expectations: bool = True,
                     data_docs: bool = True) -> OrchestratedRun:
-    """Materialize every asset once; returns the published summary or the failing steps."""
-    from dagster import DagsterInstance, FilesystemIOManager, materialize
+    """Materialize the graph once, the way the sensor and automation would: one run per study x site
+    partition, one per study, then the release. Returns the published summary or the failing steps."""
+    from dagster import DagsterInstance
 
-    from dli_etl.assets.definitions import ALL_ASSETS, ALL_CHECKS
+    from dli_etl.assets.definitions import build_definitions
+    from dli_etl.assets.partitions import site_partitions, study_site_key
     from dli_etl.assets.resources import DliEtlPaths
+    from dli_etl.ingest.apply_profile import landing_sites
+    from dli_etl.pipeline import STUDIES
+    from dli_etl.site_profile import load_profiles
 
     for name in ("dagster", "dagster.builtin", "alembic"):
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -40,16 +45,29 @@ def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
     paths = DliEtlPaths(landing_dir=str(Path(landing).resolve()), output_dir=str(out),
                         warehouse_url=warehouse_url or "", profiles_dir=str(profiles_dir or ""),
                         expectations=expectations, data_docs=data_docs)
+    defs = build_definitions(paths)
+    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+    sites = sorted(landing_sites(paths.landing(), STUDIES, load_profiles(profiles_dir)))
+    checks: dict[str, bool] = {}
+    failed: list[str] = []
+    run_id = ""
+    published = None
     with DagsterInstance.local_temp(tempdir=str(home)) as instance:
-        result = materialize(
-            [*ALL_ASSETS, *ALL_CHECKS],
-            instance=instance,
-            resources={"paths": paths, "io_manager": FilesystemIOManager(base_dir=str(out / ".dagster_storage"))},
-            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
-            raise_on_error=False,
-        )
-        checks = {f"{e.asset_key.to_user_string()}:{e.check_name}": e.passed
-                  for e in result.get_asset_check_evaluations()}
-        failed = [e.step_key for e in result.get_step_failure_events()]
-        published = result.output_for_node("published") if result.success else None
-        return OrchestratedRun(result.success, result.run_id, published, failed, checks)
+        known = set(instance.get_dynamic_partitions(site_partitions.name))
+        instance.add_dynamic_partitions(site_partitions.name, sorted({site for _, site in sites} - known))
+        plan = [("ingest_sites", study_site_key(study, site)) for study, site in sites]
+        plan += [("study_rollup", study) for study in STUDIES if any(s == study for s, _ in sites)]
+        plan += [("publish", None)]
+        for job_name, partition in plan:
+            result = defs.resolve_job_def(job_name).execute_in_process(
+                instance=instance, partition_key=partition, run_config=quiet, raise_on_error=False)
+            for evaluation in result.get_asset_check_evaluations():
+                where = f"[{partition}]" if partition else ""
+                checks[f"{evaluation.asset_key.to_user_string()}{where}:{evaluation.check_name}"] = evaluation.passed
+            failed += [e.step_key for e in result.get_step_failure_events()]
+            run_id = result.run_id
+            if job_name == "publish" and result.success:
+                published = result.output_for_node("published")
+            if not result.success:
+                break
+    return OrchestratedRun(not failed and published is not None, run_id, published, failed, checks)

@@ -1,0 +1,102 @@
+"""Asset checks. Error-level checks are blocking: an asset that fails one is stored, but nothing
+downstream materializes from it (in the same run, or later through automation). Warnings never block.
+
+The checks run inside their asset's step (declared as ``check_specs``) because the assets are
+partitioned: a separate check would load every partition of the asset, not the one just written."""
+
+import pandas as pd
+import pandera.errors
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MetadataValue
+from dli_etl.schemas.forms import FORM_SCHEMAS
+
+from dli_etl import pipeline
+from dli_etl.adam.build import adam_findings
+from dli_etl.harmonize.study import HarmonizeResult
+from dli_etl.ingest.raw_form import IngestResult
+
+
+def files_readable(source_files: IngestResult) -> AssetCheckResult:
+    bad = [f.path for f in source_files.files if f.status == "unreadable"]
+    return AssetCheckResult(passed=not bad, severity=AssetCheckSeverity.WARN,
+                            metadata={"unreadable_files": MetadataValue.json(bad)})
+
+
+def files_have_profiles(source_files: IngestResult) -> AssetCheckResult:
+    unclaimed = [f.path for f in source_files.files if f.status == "no_profile"]
+    return AssetCheckResult(passed=not unclaimed, severity=AssetCheckSeverity.WARN,
+                            metadata={"files_without_profile": MetadataValue.json(unclaimed)})
+
+
+def row_accounting_balanced(harmonized: HarmonizeResult) -> AssetCheckResult:
+    acc = harmonized.accounting
+    off = acc[acc["rows_in"] != acc["rows_curated"] + acc["rows_quarantined"]]
+    return AssetCheckResult(passed=off.empty, severity=AssetCheckSeverity.ERROR,
+                            metadata={"unbalanced": len(off), "forms": len(acc),
+                                      "unbalanced_rows": MetadataValue.md(off.to_markdown(index=False) if not off.empty else "_none_")})
+
+
+def curated_forms_match_schemas(harmonized: HarmonizeResult) -> AssetCheckResult:
+    failures = {}
+    for form, frame in harmonized.curated.items():
+        schema = FORM_SCHEMAS.get(form)
+        if schema is None or frame.empty:
+            continue
+        try:
+            schema.validate(frame, lazy=True)
+        except pandera.errors.SchemaErrors as exc:
+            failures[form] = int(len(exc.failure_cases))
+    return AssetCheckResult(passed=not failures, severity=AssetCheckSeverity.ERROR,
+                            metadata={"forms_checked": len(harmonized.curated), "failures": MetadataValue.json(failures)})
+
+
+def no_unreadable_files(harmonized: HarmonizeResult) -> AssetCheckResult:
+    f = harmonized.findings
+    bad = f[f["rule_id"] == "INGEST-FILE-UNREADABLE"] if not f.empty else f
+    return AssetCheckResult(passed=bad.empty, severity=AssetCheckSeverity.WARN, metadata={"unreadable_files": len(bad)})
+
+
+def gx_suites_pass(sdtm: pipeline.SdtmResult) -> AssetCheckResult:
+    failed = sorted(d for d, ok in sdtm.expectations.items() if not ok)
+    return AssetCheckResult(passed=not failed, severity=AssetCheckSeverity.ERROR,
+                            metadata={"suites": len(sdtm.expectations), "failed": MetadataValue.json(failed)})
+
+
+def adam_schemas_pass(adam: dict[str, pd.DataFrame]) -> AssetCheckResult:
+    study = str(adam["adsl"]["STUDYID"].iloc[0]) if not adam["adsl"].empty else ""
+    found = adam_findings(study, adam)
+    return AssetCheckResult(passed=found.empty, severity=AssetCheckSeverity.ERROR,
+                            metadata={"failures": len(found),
+                                      "details": MetadataValue.md(found[["form", "field", "expected", "value"]]
+                                                                  .to_markdown(index=False) if not found.empty else "_none_")})
+
+
+CHECKS = {
+    # asset: [(check function, blocking, description)]
+    "source_files": [
+        (files_readable, False, "Warns when a landing file of this site could not be read (its rows cannot be counted)."),
+        (files_have_profiles, False, "Warns when files sit in a site folder that no site profile claims (site not onboarded yet)."),
+    ],
+    "harmonized": [
+        (row_accounting_balanced, True, "Every source row is curated or quarantined: rows in = curated + quarantined, per form and file."),
+        (curated_forms_match_schemas, True, "Each curated form satisfies its pandera model (types, allowed values, ranges)."),
+        (no_unreadable_files, False, "Warns when any landing file of the study could not be read."),
+    ],
+    "sdtm": [(gx_suites_pass, True, "The Great Expectations suite of every SDTM domain passes (none run when expectations are off).")],
+    "adam": [(adam_schemas_pass, True, "ADSL, ADTTE, ADAE, ADLB and ADRS satisfy their pandera contracts.")],
+}
+
+
+def check_specs(asset_name: str) -> list[AssetCheckSpec]:
+    """The check specs an asset declares."""
+    return [AssetCheckSpec(name=fn.__name__, asset=AssetKey(asset_name), blocking=blocking, description=description)
+            for fn, blocking, description in CHECKS[asset_name]]
+
+
+def run_checks(asset_name: str, value) -> list[AssetCheckResult]:
+    """Every check of ``asset_name`` on the value the asset just produced."""
+    results = []
+    for fn, _, _ in CHECKS[asset_name]:
+        result = fn(value)
+        results.append(AssetCheckResult(check_name=fn.__name__, asset_key=AssetKey(asset_name), passed=result.passed,
+                                        severity=result.severity, metadata=result.metadata))
+    return results
