@@ -43,7 +43,8 @@ def source(run_clean):
     return (run_clean.out / "current").resolve()
 
 
-def test_pipeline_publishes_to_postgresql_like_sqlite(generated_defects, run_defects, postgres_url, tmp_path):
+def test_pipeline_publishes_to_postgresql_like_sqlite(generated_defects, run_defects, postgres_db, tmp_path):
+    postgres_url = postgres_db
     summary = run_pipeline(generated_defects.landing, tmp_path / "out", warehouse_url=postgres_url, expectations=False,
                            data_docs=False)
     assert summary.warehouse_url == postgres_url
@@ -69,7 +70,8 @@ def test_pipeline_publishes_to_postgresql_like_sqlite(generated_defects, run_def
     assert set(log[RUN_ID_COLUMN]) == {summary.run_id, again.run_id}
 
 
-def test_postgresql_loads_with_copy(source, postgres_url, tmp_path, monkeypatch):
+def test_postgresql_loads_with_copy(source, postgres_db, tmp_path, monkeypatch):
+    postgres_url = postgres_db
     parquet, sql = tables_from_release(source)
     used = []
     real = publish_module._copy_rows
@@ -91,7 +93,7 @@ def test_postgresql_loads_with_copy(source, postgres_url, tmp_path, monkeypatch)
 @pytest.mark.parametrize("warehouse", ["sqlite", "postgresql"])
 @pytest.mark.parametrize("phase", ["parquet", "sql"])
 def test_killed_mid_publish_leaves_the_previous_release(source, tmp_path, warehouse, phase, request):
-    url = request.getfixturevalue("postgres_url") if warehouse == "postgresql" else f"sqlite:///{tmp_path / 'w.sqlite'}"
+    url = request.getfixturevalue("postgres_db") if warehouse == "postgresql" else f"sqlite:///{tmp_path / 'w.sqlite'}"
     out = tmp_path / "out"
     parquet, sql = tables_from_release(source)
     publish(parquet, sql, out, url, run_id="run-1")
