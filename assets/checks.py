@@ -5,8 +5,8 @@ The checks run inside their asset's step (declared as ``check_specs``) because t
 partitioned: a separate check would load every partition of the asset, not the one just written."""
 
 import pandas as pd
-import pandera.errors
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MetadataValue
+from dli_etl.schemas.failures import schema_failures
 from dli_etl.schemas.forms import FORM_SCHEMAS
 
 from dli_etl import pipeline
@@ -36,15 +36,7 @@ def row_accounting_balanced(harmonized: HarmonizeResult) -> AssetCheckResult:
 
 
 def curated_forms_match_schemas(harmonized: HarmonizeResult) -> AssetCheckResult:
-    failures = {}
-    for form, frame in harmonized.curated.items():
-        schema = FORM_SCHEMAS.get(form)
-        if schema is None or frame.empty:
-            continue
-        try:
-            schema.validate(frame, lazy=True)
-        except pandera.errors.SchemaErrors as exc:
-            failures[form] = int(len(exc.failure_cases))
+    failures = {form: len(cases) for form, cases in schema_failures(harmonized.curated, FORM_SCHEMAS).items()}
     return AssetCheckResult(passed=not failures, severity=AssetCheckSeverity.ERROR,
                             metadata={"forms_checked": len(harmonized.curated), "failures": MetadataValue.json(failures)})
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pandas as pd
-import pandera.errors
 
 from dli_etl.adam.adae import build_adae
 from dli_etl.adam.adlb import build_adlb, marrow_suppression_by_subject
@@ -12,6 +11,7 @@ from dli_etl.adam.adsl import build_adsl
 from dli_etl.adam.adtte import build_adtte
 from dli_etl.findings import Finding, findings_frame
 from dli_etl.schemas.adam import ADAM_SCHEMAS
+from dli_etl.schemas.failures import schema_failures
 
 
 def build_adam(study: str, sdtm: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
@@ -27,17 +27,10 @@ def build_adam(study: str, sdtm: dict[str, pd.DataFrame]) -> dict[str, pd.DataFr
 def adam_findings(study: str, datasets: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """One error finding per failed pandera check of an ADaM dataset (a bug, not a site query)."""
     found: list[Finding] = []
-    for name, frame in datasets.items():
-        schema = ADAM_SCHEMAS.get(name)
-        if schema is None or frame.empty:
-            continue
-        try:
-            schema.validate(frame, lazy=True)
-        except pandera.errors.SchemaErrors as exc:
-            cases = exc.failure_cases
-            for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
-                found.append(Finding(
-                    rule_id="ADAM-SCHEMA-FAILED", study=study, form=name.upper(),
-                    field="" if pd.isna(column) else str(column), value=str(group["failure_case"].head(3).tolist()),
-                    expected=str(check), detail=f"{len(group)} failing value(s)"))
+    for name, cases in schema_failures(datasets, ADAM_SCHEMAS).items():
+        for (column, check), group in cases.groupby(["column", "check"], dropna=False, sort=False):
+            found.append(Finding(
+                rule_id="ADAM-SCHEMA-FAILED", study=study, form=name.upper(),
+                field="" if pd.isna(column) else str(column), value=str(group["failure_case"].head(3).tolist()),
+                expected=str(check), detail=f"{len(group)} failing value(s)"))
     return findings_frame(found)
