@@ -31,6 +31,18 @@ REPO = Path(__file__).resolve().parents[1]
 ROLLUP = [AssetKey(k) for k in ("harmonized", "sdtm", "adam")]
 
 
+@pytest.fixture(autouse=True)
+def _forget_closed_instances():
+    """A run that fails a blocking check inside ``with instance:`` leaves Dagster 1.13's context variable
+    for the definitions-state storage pointing at the closed instance, and the next definitions load in
+    this process fails ("undefined DagsterInstance weakref"). Tests share one process; a deployment does
+    not, so reset it between tests."""
+    yield
+    from dagster._core.storage.defs_state.base import _current_storage
+
+    _current_storage.set(None)
+
+
 def test_code_location_loads_partitions_jobs_sensors_schedule(monkeypatch, tmp_path):
     monkeypatch.setenv("DLI_OUTPUT_DIR", str(tmp_path))
     defs = build_definitions()
@@ -200,9 +212,11 @@ def test_multiprocess_executor_runs_two_partitions_in_parallel(generated_clean, 
     monkeypatch.setenv("DLI_LANDING_DIR", str(generated_clean.landing))
     monkeypatch.setenv("DLI_OUTPUT_DIR", str(tmp_path / "out"))
     (tmp_path / "home").mkdir()
-    job = build_reconstructable_job("dli_etl.assets.definitions", "job_from_environment", reconstructable_args=("ingest_sites",))
     results = {}
     with DagsterInstance.local_temp(tempdir=str(tmp_path / "home")) as instance:
+        # built inside the instance context: Dagster resolves definitions against the current instance
+        job = build_reconstructable_job("dli_etl.assets.definitions", "job_from_environment",
+                                        reconstructable_args=("ingest_sites",))
         instance.add_dynamic_partitions("site", ["S01", "S02"])
 
         def launch(site):
