@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from dli_etl.endpoints.estimates import gray_p, incidence_at, logrank_p, proportion, survival_at
@@ -203,4 +202,4 @@ def endpoint_table(adams: dict[str, dict[str, pd.DataFrame]]) -> pd.DataFrame:
     for column in ("ESTIMATE", "CI_LOW", "CI_HIGH", "P_VALUE"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)
     frame["TIMEPOINT"] = frame["TIMEPOINT"].astype(str)
-    return frame.replace({np.nan: None}).pipe(lambda f: f.astype({c: float for c in ("ESTIMATE", "CI_LOW", "CI_HIGH", "P_VALUE")}))
+    return frame
