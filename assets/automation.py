@@ -17,7 +17,7 @@ from dagster import (
     sensor,
 )
 
-from dli_etl.landing_watch import changed_partitions, partition_digests
+from dli_etl.landing_watch import changed_partitions, partition_digests, response_digests
 from dli_etl.pipeline import STUDIES
 
 from .partitions import site_partitions, study_site_key, study_site_partitions
@@ -39,24 +39,35 @@ def _requests(digests: dict[str, str], keys: list[str], prefix: str) -> list[Run
     for key in keys:
         study, site = key.split("|", 1)
         digest = digests.get(key, "removed")
-        requests.append(RunRequest(run_key=f"{prefix}{key}|{digest[:16]}", partition_key=study_site_key(study, site),
+        requests.append(RunRequest(job_name=ingest_sites_job.name, run_key=f"{prefix}{key}|{digest[:16]}",
+                                   partition_key=study_site_key(study, site),
                                    tags={"dli_etl/trigger": prefix.rstrip(":") or "landing", "dli_etl/files_sha256": digest[:16]}))
     return requests
 
 
-@sensor(name="landing_files", job=ingest_sites_job, minimum_interval_seconds=60,
+@sensor(name="landing_files", jobs=[ingest_sites_job, study_rollup_job], minimum_interval_seconds=60,
         default_status=DefaultSensorStatus.RUNNING,
-        description="Hashes every landing file; requests a run for each study x site whose files changed, and "
-                    "adds a site partition when a new site folder appears.")
+        description="Hashes every landing file; requests a run for each study x site whose files changed, adds a "
+                    "site partition when a new site folder appears, and re-harmonizes a study whose sites "
+                    "sent answered query workbooks back.")
 def landing_files(context: SensorEvaluationContext, paths: DliEtlPaths) -> SensorResult:
     previous = json.loads(context.cursor) if context.cursor else {}
-    current = partition_digests(paths.landing(), STUDIES, paths.profiles())
+    sites = partition_digests(paths.landing(), STUDIES, paths.profiles())
+    responses = response_digests(paths.landing(), STUDIES)
     known = set(context.instance.get_dynamic_partitions(site_partitions.name))
-    new_sites = sorted({key.split("|", 1)[1] for key in current} - known)
-    changed = changed_partitions(previous, current)
+    new_sites = sorted({key.split("|", 1)[1] for key in sites} - known)
+    changed = changed_partitions(previous.get("sites", {}), sites)
+    requests = _requests(sites, changed, "")
+    rolled_up = {key.split("|", 1)[0] for key in changed}
+    for study in changed_partitions(previous.get("responses", {}), responses):
+        if study not in rolled_up:  # a site run of the study already leads to its roll-up
+            digest = responses.get(study, "removed")
+            requests.append(RunRequest(job_name=study_rollup_job.name, partition_key=study,
+                                       run_key=f"responses:{study}|{digest[:16]}",
+                                       tags={"dli_etl/trigger": "query_responses"}))
     return SensorResult(
-        run_requests=_requests(current, changed, ""),
-        cursor=json.dumps(current, sort_keys=True),
+        run_requests=requests,
+        cursor=json.dumps({"sites": sites, "responses": responses}, sort_keys=True),
         dynamic_partitions_requests=[site_partitions.build_add_request(new_sites)] if new_sites else [],
     )
 

@@ -9,18 +9,33 @@ from pathlib import Path
 
 from dli_etl.ingest.apply_profile import landing_sites
 from dli_etl.lineage import sha256_of
+from dli_etl.queries import RESPONSES_FOLDER
 from dli_etl.site_profile import SiteProfile
+
+
+def _digest(landing: Path, files: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(path.relative_to(landing).as_posix().encode())
+        digest.update(sha256_of(path).encode())
+    return digest.hexdigest()
 
 
 def partition_digests(landing: Path, studies: tuple[str, ...], profiles: list[SiteProfile]) -> dict[str, str]:
     """``"STUDY|SITE" -> sha256`` over the (relative path, content sha256) of every data file of that site."""
+    return {f"{study}|{site}": _digest(landing, files)
+            for (study, site), files in sorted(landing_sites(landing, studies, profiles).items())}
+
+
+def response_digests(landing: Path, studies: tuple[str, ...]) -> dict[str, str]:
+    """``STUDY -> sha256`` over the answered triage workbooks sites sent back (``<STUDY>/query_responses/``).
+    A change there re-harmonizes the study (accepted answers change what is quarantined); no file is re-read."""
     digests = {}
-    for (study, site), files in sorted(landing_sites(landing, studies, profiles).items()):
-        digest = hashlib.sha256()
-        for path in files:
-            digest.update(path.relative_to(landing).as_posix().encode())
-            digest.update(sha256_of(path).encode())
-        digests[f"{study}|{site}"] = digest.hexdigest()
+    for study in studies:
+        files = sorted(p for p in (Path(landing) / study / RESPONSES_FOLDER).glob("*.xlsx")
+                       if not p.name.startswith(("~$", ".")))
+        if files:
+            digests[study] = _digest(Path(landing), files)
     return digests
 
 

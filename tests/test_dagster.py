@@ -134,7 +134,7 @@ def test_sensor_runs_only_changed_sites_and_automation_rolls_up_one_study(deploy
         requested = sorted(r.partition_key for r in tick.run_requests)
         assert requested == ["S03|DLIPRO", "S07|DLIPRO"]
         assert [r.partition_keys for r in tick.dynamic_partitions_requests] == [["S07"]]
-        assert json.loads(tick.cursor)["DLIPRO|S03"] != json.loads(first.cursor)["DLIPRO|S03"]
+        assert json.loads(tick.cursor)["sites"]["DLIPRO|S03"] != json.loads(first.cursor)["sites"]["DLIPRO|S03"]
         instance.add_dynamic_partitions("site", ["S07"])  # what the daemon does with the request
         for request in tick.run_requests:
             assert defs.resolve_job_def("ingest_sites").execute_in_process(
@@ -156,6 +156,20 @@ def test_sensor_runs_only_changed_sites_and_automation_rolls_up_one_study(deploy
         assert after["harmonized"]["DLIPLX"] == before["harmonized"]["DLIPLX"]  # the other study did not run
         s07 = instance.get_latest_materialization_event(AssetKey("source_files")).asset_materialization
         assert s07 is not None
+
+
+def test_answered_query_workbooks_re_harmonize_their_study(deployed, tmp_path):
+    """A site sends its triage workbook back: no file is re-read, the study is harmonized again."""
+    landing, paths = deployed["landing"], deployed["paths"]
+    with DagsterInstance.local_temp(tempdir=str(deployed["out"] / ".dagster_home")) as instance:
+        first = landing_files(build_sensor_context(instance=instance, resources={"paths": paths}))
+        workbook = next((deployed["out"] / "triage" / "DLIPLX").glob("*.xlsx"))
+        answers = landing / "DLIPLX" / "query_responses"
+        answers.mkdir(exist_ok=True)
+        shutil.copy(workbook, answers / workbook.name)
+        tick = landing_files(build_sensor_context(instance=instance, cursor=first.cursor, resources={"paths": paths}))
+    assert [(r.job_name, r.partition_key) for r in tick.run_requests] == [("study_rollup", "DLIPLX")]
+    assert tick.run_requests[0].tags["dli_etl/trigger"] == "query_responses"
 
 
 def test_daily_schedule_requests_every_known_site(deployed):
