@@ -12,7 +12,6 @@ from dli_etl.specs import load_spec
 ADLB_COLUMNS = ("STUDYID", "USUBJID", "SITEID", "ARMCD", "LBSEQ", "PARAMCD", "PARAM", "PARCAT1", "AVAL", "AVALC",
                 "AVALU", "ADT", "ADY", "ATOXGRN", "ABLFL", "BASE", "CHG", "BTOXGRN", "ONTRTFL", "MSUPFL", "MSUPCAT",
                 "PANCYTFL")
-SUBJECT_FLAGS = ("NEUTRFL", "ANEMFL", "THROMBFL", "PANCYTFL")
 
 
 def build_adlb(adsl: pd.DataFrame, sdtm: dict[str, pd.DataFrame]) -> pd.DataFrame:

@@ -107,33 +107,35 @@ def study_b_endpoints(adam: dict[str, pd.DataFrame]) -> list[dict]:
     study, year = "DLIPLX", load_spec("endpoints")["landmarks"]["twelve_months"]
     adsl, adtte, adae, adrs = adam["adsl"], adam["adtte"], adam["adae"], adam["adrs"]
     itt = adsl[adsl["ITTFL"] == "Y"]
+    rows: list[dict] = []
     resp = adrs[adrs["PARAMCD"] == "RESP3M"]
     for code, label in (("CR", "Complete remission"), ("PR", "Partial remission")):
-        rows_subjects = set(resp.loc[resp["AVALC"] == code, "USUBJID"])
-        yield from _subjects_with(itt, rows_subjects, study, label, "ITT", timepoint="3 months")
+        subjects = set(resp.loc[resp["AVALC"] == code, "USUBJID"])
+        rows += _subjects_with(itt, subjects, study, label, "ITT", timepoint="3 months")
     responders = set(adrs.loc[(adrs["PARAMCD"] == "ORR3M") & (adrs["AVALC"] == "Y"), "USUBJID"])
-    yield from _subjects_with(itt, responders, study, "Overall response (CR + CRh + CRi + PR)", "ITT",
-                              timepoint="3 months")
-    yield from _survival_rows(study, adtte, "DFS", "Disease-free survival (from CR)", year, "12-month", test=False)
-    yield from _survival_rows(study, adtte, "OS", "Overall survival", year, "12-month", test=False)
-    yield from _survival_rows(study, adtte, "LFS", "Leukemia-free survival", year, "12-month", test=False)
-    yield from _incidence_rows(study, adtte, "NRM", "Non-relapse mortality", year, "12-month", test=False)
-    yield from _incidence_rows(study, adtte, "RELAPSE", "Relapse", year, "12-month", test=False)
+    rows += _subjects_with(itt, responders, study, "Overall response (CR + CRh + CRi + PR)", "ITT",
+                           timepoint="3 months")
+    rows += _survival_rows(study, adtte, "DFS", "Disease-free survival (from CR)", year, "12-month", test=False)
+    rows += _survival_rows(study, adtte, "OS", "Overall survival", year, "12-month", test=False)
+    rows += _survival_rows(study, adtte, "LFS", "Leukemia-free survival", year, "12-month", test=False)
+    rows += _incidence_rows(study, adtte, "NRM", "Non-relapse mortality", year, "12-month", test=False)
+    rows += _incidence_rows(study, adtte, "RELAPSE", "Relapse", year, "12-month", test=False)
     for paramcd, label in (("AGVHD", "Acute GVHD any grade"), ("AGVHD24", "Acute GVHD grade II-IV"),
                            ("CGVHD", "Chronic GVHD")):
-        yield from _incidence_rows(study, adtte, paramcd, label, year, "12-month", test=False)
+        rows += _incidence_rows(study, adtte, paramcd, label, year, "12-month", test=False)
         events = _analysed(adtte, paramcd)
-        yield from _subjects_with(itt, set(events.loc[events["EVSTAT"] == 1, "USUBJID"]), study, label, "ITT",
-                                  timepoint="12 months")
+        rows += _subjects_with(itt, set(events.loc[events["EVSTAT"] == 1, "USUBJID"]), study, label, "ITT",
+                               timepoint="12 months")
     safety = adsl[adsl["SAFFL"] == "Y"]
     related = adae[adae["TRAE1MFL"] == "Y"]
     worst = related.groupby("USUBJID")["ATOXGRN"].max()
-    yield from _subjects_with(safety, set(worst.index), study, "Treatment-related AE: any grade", "safety (received DLI)",
-                              timepoint="1 month after first DLI")
+    rows += _subjects_with(safety, set(worst.index), study, "Treatment-related AE: any grade", "safety (received DLI)",
+                           timepoint="1 month after first DLI")
     for grade in (1, 2, 3, 4, 5):
-        yield from _subjects_with(safety, set(worst[worst == grade].index), study,
-                                  f"Treatment-related AE: worst grade {grade}", "safety (received DLI)",
-                                  timepoint="1 month after first DLI")
+        rows += _subjects_with(safety, set(worst[worst == grade].index), study,
+                               f"Treatment-related AE: worst grade {grade}", "safety (received DLI)",
+                               timepoint="1 month after first DLI")
+    return rows
 
 
 def _from_first_dli(adsl: pd.DataFrame, adtte: pd.DataFrame, paramcd: str) -> pd.DataFrame:
@@ -194,7 +196,7 @@ def endpoint_table(adams: dict[str, dict[str, pd.DataFrame]]) -> pd.DataFrame:
     if "DLIPRO" in adams and not adams["DLIPRO"]["adsl"].empty:
         rows += study_a_endpoints(adams["DLIPRO"])
     if "DLIPLX" in adams and not adams["DLIPLX"]["adsl"].empty:
-        rows += list(study_b_endpoints(adams["DLIPLX"]))
+        rows += study_b_endpoints(adams["DLIPLX"])
     rows += pooled_dli_endpoints({s: a for s, a in adams.items() if not a["adsl"].empty})
     frame = pd.DataFrame(rows, columns=list(ENDPOINT_COLUMNS))
     for column in ("N", "EVENTS", "AT_RISK"):
