@@ -11,8 +11,10 @@ from dli_etl.schemas.forms import FORM_SCHEMAS
 
 from dli_etl import pipeline
 from dli_etl.adam.build import adam_findings
+from dli_etl.endpoints.protocol import endpoint_table
 from dli_etl.harmonize.study import HarmonizeResult
 from dli_etl.ingest.raw_form import IngestResult
+from dli_etl.release_gates import endpoint_populations
 
 
 def files_readable(source_files: IngestResult) -> AssetCheckResult:
@@ -29,7 +31,10 @@ def files_have_profiles(source_files: IngestResult) -> AssetCheckResult:
 
 def row_accounting_balanced(harmonized: HarmonizeResult) -> AssetCheckResult:
     acc = harmonized.accounting
-    off = acc[acc["rows_in"] != acc["rows_curated"] + acc["rows_quarantined"]]
+    rows_off = acc["rows_in"] != acc["rows_curated"] + acc["rows_held_back"]
+    values_off = (acc["values_read"] != acc["values_curated"] + acc["values_nulled"] + acc["values_held_back"]) \
+        | (acc["values_unaccounted"] != 0)
+    off = acc[rows_off | values_off]
     return AssetCheckResult(passed=off.empty, severity=AssetCheckSeverity.ERROR,
                             metadata={"unbalanced": len(off), "forms": len(acc),
                                       "unbalanced_rows": MetadataValue.md(off.to_markdown(index=False) if not off.empty else "_none_")})
@@ -53,6 +58,25 @@ def gx_suites_pass(sdtm: pipeline.SdtmResult) -> AssetCheckResult:
                             metadata={"suites": len(sdtm.expectations), "failed": MetadataValue.json(failed)})
 
 
+def _gate_metadata(gates: list) -> dict:
+    failures = pd.concat([g.findings for g in gates], ignore_index=True) if gates else pd.DataFrame()
+    return {"gates": MetadataValue.json({g.gate: {"passed": g.passed, "checked": g.checked} for g in gates}),
+            "failures": MetadataValue.md(failures[["subjid", "form", "field", "message"]].head(20).to_markdown(index=False)
+                                         if not failures.empty else "_none_")}
+
+
+def sdtm_keeps_every_record(sdtm: pipeline.SdtmResult) -> AssetCheckResult:
+    return AssetCheckResult(passed=all(g.passed for g in sdtm.gates), severity=AssetCheckSeverity.ERROR,
+                            metadata=_gate_metadata(sdtm.gates))
+
+
+def endpoints_count_their_populations(adam: dict[str, pd.DataFrame]) -> AssetCheckResult:
+    study = str(adam["adsl"]["STUDYID"].iloc[0]) if not adam["adsl"].empty else ""
+    adams = {study: adam} if study else {}
+    gate = endpoint_populations(adams, endpoint_table(adams))
+    return AssetCheckResult(passed=gate.passed, severity=AssetCheckSeverity.ERROR, metadata=_gate_metadata([gate]))
+
+
 def adam_schemas_pass(adam: dict[str, pd.DataFrame]) -> AssetCheckResult:
     study = str(adam["adsl"]["STUDYID"].iloc[0]) if not adam["adsl"].empty else ""
     found = adam_findings(study, adam)
@@ -69,12 +93,18 @@ CHECKS = {
         (files_have_profiles, False, "Warns when files sit in a site folder that no site profile claims (site not onboarded yet)."),
     ],
     "harmonized": [
-        (row_accounting_balanced, True, "Every source row is curated or quarantined: rows in = curated + quarantined, per form and file."),
+        (row_accounting_balanced, True, "Every source row and value is accounted for, per form and file: rows in = curated + held back; values read = curated + nulled with a finding + in held-back rows."),
         (curated_forms_match_schemas, True, "Each curated form satisfies its pandera model (types, allowed values, ranges)."),
         (no_unreadable_files, False, "Warns when any landing file of the study could not be read."),
     ],
-    "sdtm": [(gx_suites_pass, True, "The Great Expectations suite of every SDTM domain passes (none run when expectations are off).")],
-    "adam": [(adam_schemas_pass, True, "ADSL, ADTTE, ADAE, ADLB and ADRS satisfy their pandera contracts.")],
+    "sdtm": [
+        (gx_suites_pass, True, "The Great Expectations suite of every SDTM domain passes (none run when expectations are off)."),
+        (sdtm_keeps_every_record, True, "Release gate: DM holds every enrolled subject, and per subject every curated record reached its SDTM domain."),
+    ],
+    "adam": [
+        (adam_schemas_pass, True, "ADSL, ADTTE, ADAE, ADLB and ADRS satisfy their pandera contracts."),
+        (endpoints_count_their_populations, True, "Release gate: every ITT and safety endpoint's N equals its population count."),
+    ],
 }
 
 

@@ -63,7 +63,7 @@ def source_files(context: AssetExecutionContext, paths: DliEtlPaths) -> Iterator
        check_specs=check_specs("harmonized"),
        ins={"source_files": AssetIn(partition_mapping=MultiToSingleDimensionPartitionMapping(partition_dimension_name="study"),
                                     metadata={"allow_missing_partitions": True})},
-       description="Typed forms in canonical units for one study: curated rows, quarantined rows with reasons, findings.")
+       description="Typed forms in canonical units for one study: curated records (bad values nulled), held-back records with reasons, findings.")
 def harmonized(context: AssetExecutionContext, paths: DliEtlPaths,
                source_files: dict[str, IngestResult]) -> Iterator[Output | AssetCheckResult]:
     study = context.partition_key
@@ -73,7 +73,8 @@ def harmonized(context: AssetExecutionContext, paths: DliEtlPaths,
     acc = result.accounting
     yield Output(result, metadata={
         "sites": len(source_files), "rows_in": int(acc["rows_in"].sum()), "rows_curated": int(acc["rows_curated"].sum()),
-        "rows_quarantined": int(acc["rows_quarantined"].sum()), "dagster/row_count": int(acc["rows_curated"].sum()),
+        "rows_held_back": int(acc["rows_held_back"].sum()), "dagster/row_count": int(acc["rows_curated"].sum()),
+        "values_read": int(acc["values_read"].sum()), "values_nulled": int(acc["values_nulled"].sum()),
         **severity_counts(result.findings), "row_accounting": markdown(acc, 50),
         "findings_preview": markdown(result.findings[["severity", "rule_id", "site", "subjid", "message"]]
                                      if not result.findings.empty else result.findings),

@@ -16,8 +16,9 @@ EPILOG = """examples:
   dli-etl generate --out data --seed 7       only write landing files + defect manifest
   dli-etl run --landing data/landing --out results --warehouse postgresql+psycopg://u@host/db
 
-outputs (under --out): sdtm/, curated/, quarantine/, staged/, findings/, report/dq_report.html,
-report/findings.xlsx, warehouse.sqlite, run_manifest.json
+outputs (under --out): sdtm/, adam/, endpoints/, curated/, quarantine/ (held-back rows; values.parquet: nulled
+values with their verbatim), findings/ (findings, row and value accounting), triage/, queries/,
+report/dq_report.html, report/findings.xlsx, warehouse.sqlite, run_manifest.json
 """
 
 
@@ -29,8 +30,11 @@ def _print_summary(published: dict, out: Path, seconds: float) -> None:
     acc = published["accounting"]
     rows_in = sum(r["rows_in"] for r in acc)
     cur = sum(r["rows_curated"] for r in acc)
-    qua = sum(r["rows_quarantined"] for r in acc)
-    print(f"  rows           : {rows_in} in = {cur} curated + {qua} quarantined")
+    held = sum(r["rows_held_back"] for r in acc)
+    print(f"  rows           : {rows_in} in = {cur} curated + {held} held back (unattributable)")
+    read = sum(r["values_read"] for r in acc)
+    print(f"  values         : {read} read = {sum(r['values_curated'] for r in acc)} curated + "
+          f"{sum(r['values_nulled'] for r in acc)} nulled with a finding + {sum(r['values_held_back'] for r in acc)} in held-back rows")
     sev = published["findings_by_severity"]
     print(f"  findings       : {sev.get('error', 0)} error, {sev.get('warning', 0)} warning, {sev.get('info', 0)} info")
     queries = published.get("queries_by_status", {})
@@ -64,9 +68,14 @@ def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None,
         _print_summary(run.published, out, time.perf_counter() - started)
         return 0
     from dli_etl.pipeline import run_pipeline
+    from dli_etl.release_gates import ReleaseBlocked
 
-    summary = run_pipeline(landing, out, warehouse, profiles, echo=lambda m: print(f"  {m}", flush=True),
-                           expectations=expectations, data_docs=data_docs)
+    try:
+        summary = run_pipeline(landing, out, warehouse, profiles, echo=lambda m: print(f"  {m}", flush=True),
+                               expectations=expectations, data_docs=data_docs)
+    except ReleaseBlocked as blocked:
+        print(f"error: {blocked}", file=sys.stderr)
+        return 3
     published = {"run_id": summary.run_id, "subjects": summary.subjects, "accounting": summary.accounting.to_dict("records"),
                  "findings_by_severity": summary.findings_by_severity, "report": str(summary.report),
                  "findings_xlsx": str(summary.findings_xlsx), "parquet_files": summary.parquet_files,

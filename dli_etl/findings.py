@@ -17,9 +17,10 @@ import yaml
 
 FINDING_COLUMNS = (
     "finding_id", "rule_id", "severity", "category", "study", "site", "subjid", "form", "field", "value",
-    "expected", "message", "src_file", "src_sha256", "src_locator", "row_id",
+    "expected", "message", "src_file", "src_sha256", "src_locator", "row_id", "action",
 )
 SEVERITIES = ("error", "warning", "info")
+ACTIONS = ("null", "hold", "keep")
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Rule:
     severity: str
     category: str
     message: str
+    action: str = "keep"  # what an error does to the data: null the value, hold the record, or keep it
 
 
 @lru_cache(maxsize=1)
@@ -35,7 +37,14 @@ def rule_catalogue() -> dict[str, Rule]:
     """Every rule a finding can name, from ``specs/rules.yaml``."""
     text = (resources.files("dli_etl") / "specs" / "rules.yaml").read_text(encoding="utf-8")
     data = yaml.safe_load(text)
-    return {rid: Rule(rid, spec["severity"], spec["category"], spec["message"]) for rid, spec in data.items()}
+    rules = {}
+    for rid, spec in data.items():
+        default = "null" if spec["severity"] == "error" else "keep"
+        action = spec.get("action", default)
+        if action not in ACTIONS or (spec["severity"] != "error" and action != "keep"):
+            raise ValueError(f"rules.yaml: {rid} has action {action!r}; errors take one of {ACTIONS}, others keep")
+        rules[rid] = Rule(rid, spec["severity"], spec["category"], spec["message"], action)
+    return rules
 
 
 @dataclass(frozen=True)
@@ -79,7 +88,7 @@ def findings_frame(findings: list[Finding]) -> pd.DataFrame:
             "study": finding.study, "site": finding.site, "subjid": finding.subjid, "form": finding.form,
             "field": finding.field, "value": finding.value, "expected": finding.expected, "message": message,
             "src_file": finding.src_file, "src_sha256": finding.src_sha256, "src_locator": finding.src_locator,
-            "row_id": finding.row_id,
+            "row_id": finding.row_id, "action": rule.action,
         })
     frame = pd.DataFrame(rows, columns=list(FINDING_COLUMNS)).astype("string")
     return frame.drop_duplicates("finding_id").reset_index(drop=True)

@@ -41,6 +41,13 @@ from dli_etl.queries import (
     update_queries,
     write_triage_workbooks,
 )
+from dli_etl.release_gates import (
+    GateResult,
+    ReleaseBlocked,
+    dm_subjects,
+    endpoint_populations,
+    sdtm_reconciles,
+)
 from dli_etl.report import render_report, write_findings_xlsx
 from dli_etl.run_manifest import code_versions, output_files
 from dli_etl.sdtm.build import LINEAGE_TABLES, build_sdtm
@@ -63,16 +70,19 @@ class StudyRun:
     sdtm_findings: pd.DataFrame = field(default_factory=empty_findings)  # CT, cross-domain, GX
     expectations: dict[str, bool] = field(default_factory=dict)  # GX suite success per domain
     data_docs: Path | None = None
+    gates: list[GateResult] = field(default_factory=list)  # DM subjects, curated-to-SDTM reconciliation
 
 
 @dataclass
 class SdtmResult:
-    """What mapping one study to SDTM gives: the domains and the findings about them."""
+    """What mapping one study to SDTM gives: the domains, the findings about them, and the release gates
+    that say no record was lost on the way (``dli_etl.release_gates``)."""
 
     domains: dict[str, pd.DataFrame]
     findings: pd.DataFrame
     expectations: dict[str, bool] = field(default_factory=dict)
     data_docs: Path | None = None
+    gates: list[GateResult] = field(default_factory=list)
 
 
 @dataclass
@@ -129,7 +139,9 @@ def map_sdtm(harmonized: HarmonizeResult) -> SdtmResult:
     ``harmonized`` is read, never changed: the findings about SDTM travel in the result.
     """
     domains, findings = build_sdtm(harmonized.study, harmonized.curated, harmonized.findings)
-    return SdtmResult(domains, findings_frame(findings) if findings else empty_findings())
+    gates = [dm_subjects(harmonized.study, harmonized.enrolled, domains["dm"]),
+             sdtm_reconciles(harmonized.study, harmonized.curated, domains)]
+    return SdtmResult(domains, findings_frame(findings) if findings else empty_findings(), gates=gates)
 
 
 def check_expectations(study: str, sdtm: SdtmResult, out: Path | None, data_docs: bool = True) -> SdtmResult:
@@ -141,12 +153,12 @@ def check_expectations(study: str, sdtm: SdtmResult, out: Path | None, data_docs
     domains = {k: v for k, v in sdtm.domains.items() if k not in LINEAGE_TABLES}
     found, success, index = validate_domains(study, domains, docs)
     findings = pd.concat([sdtm.findings, findings_frame(found)], ignore_index=True) if found else sdtm.findings
-    return SdtmResult(sdtm.domains, findings, success, index)
+    return SdtmResult(sdtm.domains, findings, success, index, sdtm.gates)
 
 
 def study_run(ingested: IngestResult, harmonized: HarmonizeResult, sdtm: SdtmResult) -> StudyRun:
     return StudyRun(harmonized.study, ingested, harmonized, sdtm.domains, sdtm.findings, sdtm.expectations,
-                    sdtm.data_docs)
+                    sdtm.data_docs, sdtm.gates)
 
 
 def all_findings(runs: list[StudyRun]) -> pd.DataFrame:
@@ -172,6 +184,7 @@ class Analysis:
     at_risk: pd.DataFrame
     figures: list[dict]
     findings: pd.DataFrame
+    gates: list[GateResult] = field(default_factory=list)  # every endpoint's N = its population
 
 
 def analyse(runs: list[StudyRun]) -> Analysis:
@@ -183,8 +196,10 @@ def analyse_adams(adams: dict[str, dict[str, pd.DataFrame]]) -> Analysis:
     """Endpoints, curves and schema findings from ADaM datasets already built (e.g. by the adam asset)."""
     found = [adam_findings(study, datasets) for study, datasets in adams.items()]
     curves, at_risk, figures = study_curves(adams)
-    return Analysis(adams, endpoint_table(adams), curves, at_risk, figures,
-                    pd.concat(found, ignore_index=True) if found else empty_findings())
+    endpoints = endpoint_table(adams)
+    return Analysis(adams, endpoints, curves, at_risk, figures,
+                    pd.concat(found, ignore_index=True) if found else empty_findings(),
+                    [endpoint_populations(adams, endpoints)])
 
 
 def output_tables(runs: list[StudyRun], analysis: Analysis | None = None,
@@ -203,6 +218,8 @@ def output_tables(runs: list[StudyRun], analysis: Analysis | None = None,
         for form, frame in run.harmonized.quarantine.items():
             parquet[f"quarantine/{run.study}/{form}"] = frame
             pooled.setdefault(f"quarantine_{form}", []).append(frame)
+        parquet[f"quarantine/{run.study}/values"] = run.harmonized.quarantined_values
+        pooled.setdefault("quarantined_values", []).append(run.harmonized.quarantined_values)
         for form, frame in run.harmonized.staged.items():
             parquet[f"staged/{run.study}/{form}"] = frame
     for study, datasets in analysis.adams.items():
@@ -238,6 +255,9 @@ def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url:
     run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     state = state or QueryState()
     analysis = analysis or analyse(runs)
+    gates = [g for r in runs for g in r.gates] + analysis.gates
+    if not all(g.passed for g in gates):
+        raise ReleaseBlocked(gates)
     parquet, sql = output_tables(runs, analysis)
     queries, new_history = update_queries(state.previous, parquet["findings/findings"], state.responses, run_id)
     history = pd.concat([state.history, new_history], ignore_index=True) if not state.history.empty else new_history
@@ -272,8 +292,11 @@ def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url:
     manifest = {
         "run_id": run_id, "created": context["generated"], "landing": str(landing), "inputs": files,
         "code": code_versions(),
-        "subjects": subjects, "rows": accounting[["rows_in", "rows_curated", "rows_quarantined"]].sum().astype(int).to_dict()
+        "subjects": subjects, "rows": accounting[list(ACCOUNTING_COLUMNS[4:])].sum().astype(int).to_dict()
         if not accounting.empty else {},
+        "release_gates": {**{f"{r.study}:{g.gate}": {"passed": g.passed, "checked": g.checked}
+                             for r in runs for g in r.gates},
+                          **{g.gate: {"passed": g.passed, "checked": g.checked} for g in analysis.gates}},
         "findings_by_severity": findings.groupby("severity").size().astype(int).to_dict() if not findings.empty else {},
         "warehouse_url": redact_url(published.warehouse_url), "sql_tables": published.sql_tables,
         "sql_run_id_column": RUN_ID_COLUMN, "outputs": output_files(release),
@@ -288,7 +311,7 @@ def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url:
 
 
 def completeness(runs: list[StudyRun]) -> pd.DataFrame:
-    """Share of filled values per study, site, form and field over all rows in (curated + quarantined)."""
+    """Share of filled values per study, site, form and field over all rows in (curated + held back)."""
     from dli_etl.specs import load_spec
 
     rows = []

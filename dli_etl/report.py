@@ -16,6 +16,9 @@ _XLSX_COLUMNS = ("finding_id", "severity", "rule_id", "category", "study", "site
                  "value", "expected", "message", "src_file", "src_locator")
 
 
+_COUNTS = ("rows_in", "rows_curated", "rows_held_back", "values_read", "values_curated", "values_nulled",
+           "values_held_back", "values_unaccounted")
+
 def write_findings_xlsx(findings: pd.DataFrame, path: Path) -> Path:
     """Findings as a workbook: frozen header, filters, every cell written as text (never a formula)."""
     wb = Workbook()
@@ -116,10 +119,9 @@ def render_report(context: dict, path: Path) -> Path:
         by_severity=by_severity,
         accounting=accounting.to_dict("records"),
         accounting_by_form=(accounting.groupby(["study", "form"], sort=False)
-                            .agg(sites=("site", "nunique"), rows_in=("rows_in", "sum"), rows_curated=("rows_curated", "sum"),
-                                 rows_quarantined=("rows_quarantined", "sum")).reset_index().to_dict("records")
+                            .agg(sites=("site", "nunique"), **{c: (c, "sum") for c in _COUNTS}).reset_index().to_dict("records")
                             if not accounting.empty else []),
-        totals=accounting[["rows_in", "rows_curated", "rows_quarantined"]].sum().to_dict() if not accounting.empty else {},
+        totals=accounting[list(_COUNTS)].sum().to_dict() if not accounting.empty else {},
         by_site=by_site.to_dict("records"), site_columns=[c for c in ("error", "warning", "info") if c in by_site.columns],
         by_rule=by_rule.to_dict("records"),
         heat_rows=[(idx, [(int(v), _heat(int(v), peak)) for v in row]) for idx, row in heat.iterrows()],

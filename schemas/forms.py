@@ -2,7 +2,9 @@
 
 Field-level problems are found earlier, with messages for a data manager; these models restate the
 contract a curated table promises (types, allowed values, ranges) so that a bug upstream cannot publish
-a row that breaks it. Failures become ``SCHEMA-CHECK-FAILED`` findings and the row is quarantined.
+a value that breaks it. Failures become ``SCHEMA-CHECK-FAILED`` findings and the value is nulled (value-level
+quarantine). Every clinical field is nullable: a value nulled with a finding is how a curated form says
+"collected, but not usable"; only the subject key columns must always be filled.
 """
 
 from __future__ import annotations
@@ -27,10 +29,10 @@ class _Subject(pa.DataFrameModel):
 
 
 class EnrollmentForm(_Subject):
-    rficdtc: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE)
-    brthdtc: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE)
-    sex: Series[pd.StringDtype] = pa.Field(isin=["M", "F"])
-    diagnosis: Series[pd.StringDtype] = pa.Field(isin=["AML", "MDS-IB", "ALL"])
+    rficdtc: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE, nullable=True)
+    brthdtc: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE, nullable=True)
+    sex: Series[pd.StringDtype] = pa.Field(isin=["M", "F"], nullable=True)
+    diagnosis: Series[pd.StringDtype] = pa.Field(isin=["AML", "MDS-IB", "ALL"], nullable=True)
 
     @pa.dataframe_check(name="consent after birth")
     def consent_after_birth(cls, df: pd.DataFrame) -> pd.Series:
@@ -38,45 +40,45 @@ class EnrollmentForm(_Subject):
 
 
 class RandomizationForm(_Subject):
-    randdt: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE)
-    armcd: Series[pd.StringDtype] = pa.Field(isin=["PROPH", "PREEMPT"])
+    randdt: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE, nullable=True)
+    armcd: Series[pd.StringDtype] = pa.Field(isin=["PROPH", "PREEMPT"], nullable=True)
 
 
 class TransplantForm(_Subject):
-    hsctdt: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE)
-    donor_type: Series[pd.StringDtype] = pa.Field(isin=["MATCHED", "HAPLOIDENTICAL"])
+    hsctdt: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE, nullable=True)
+    donor_type: Series[pd.StringDtype] = pa.Field(isin=["MATCHED", "HAPLOIDENTICAL"], nullable=True)
 
 
 class DliForm(_Subject):
-    dli_round: Series[pd.Int64Dtype] = pa.Field(ge=1, le=4)
-    dlidt: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE)
-    mnc_dose: Series[pd.Float64Dtype] = pa.Field(gt=0)
-    cd3_dose: Series[pd.Float64Dtype] = pa.Field(gt=0)
+    dli_round: Series[pd.Int64Dtype] = pa.Field(ge=1, le=4, nullable=True)
+    dlidt: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE, nullable=True)
+    mnc_dose: Series[pd.Float64Dtype] = pa.Field(gt=0, nullable=True)
+    cd3_dose: Series[pd.Float64Dtype] = pa.Field(gt=0, nullable=True)
 
 
 class FollowupForm(_Subject):
-    last_contact: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE)
+    last_contact: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE, nullable=True)
     death: Series[pd.StringDtype] = pa.Field(isin=["Y", "N"], nullable=True)
 
 
 class ChemoForm(_Subject):
-    regimen: Series[pd.StringDtype] = pa.Field(isin=["HAA", "AA", "HA", "VA", "FLAG", "AZA+VEN", "MA", "CAG"])
-    chemo_start: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE)
-    chemo_end: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE)
+    regimen: Series[pd.StringDtype] = pa.Field(isin=["HAA", "AA", "HA", "VA", "FLAG", "AZA+VEN", "MA", "CAG"], nullable=True)
+    chemo_start: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE, nullable=True)
+    chemo_end: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE, nullable=True)
 
 
 class ImmunosuppressionForm(_Subject):
-    ist_drug: Series[pd.StringDtype] = pa.Field(isin=["CSA", "MTX"])
-    ist_start: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE)
+    ist_drug: Series[pd.StringDtype] = pa.Field(isin=["CSA", "MTX"], nullable=True)
+    ist_start: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE, nullable=True)
 
 
 class PlerixaforForm(_Subject):
-    plx_date: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE)
-    plx_doses_given: Series[pd.Int64Dtype] = pa.Field(ge=1, le=2)
+    plx_date: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE, nullable=True)
+    plx_doses_given: Series[pd.Int64Dtype] = pa.Field(ge=1, le=2, nullable=True)
 
 
 class CbcForm(_Subject):
-    lbdtc: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE)
+    lbdtc: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE, nullable=True)
     wbc: Series[pd.Float64Dtype] = pa.Field(ge=0, le=500, nullable=True)
     anc: Series[pd.Float64Dtype] = pa.Field(ge=0, le=100, nullable=True)
     hgb: Series[pd.Float64Dtype] = pa.Field(ge=2, le=25, nullable=True)
@@ -85,46 +87,49 @@ class CbcForm(_Subject):
 
 
 class ChemistryForm(_Subject):
-    lbdtc: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE)
+    lbdtc: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE, nullable=True)
     bili: Series[pd.Float64Dtype] = pa.Field(ge=0, le=60, nullable=True)
     creat: Series[pd.Float64Dtype] = pa.Field(ge=0.05, le=30, nullable=True)
 
 
 class MrdForm(_Subject):
-    lbdtc: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE)
-    mrd_method: Series[pd.StringDtype] = pa.Field(isin=["FLOW CYTOMETRY", "QRT-PCR"])
-    specimen: Series[pd.StringDtype] = pa.Field(isin=["BONE MARROW", "BLOOD"])
+    lbdtc: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE, nullable=True)
+    mrd_method: Series[pd.StringDtype] = pa.Field(isin=["FLOW CYTOMETRY", "QRT-PCR"], nullable=True)
+    specimen: Series[pd.StringDtype] = pa.Field(isin=["BONE MARROW", "BLOOD"], nullable=True)
     mrd_result_pct: Series[pd.Float64Dtype] = pa.Field(ge=0, le=100, nullable=True)
     mrd_positive: Series[pd.StringDtype] = pa.Field(isin=["POSITIVE", "NEGATIVE"], nullable=True)
 
 
 class AgvhdForm(_Subject):
-    assessment_date: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE)
-    skin_stage: Series[pd.Int64Dtype] = pa.Field(ge=0, le=4)
-    liver_stage: Series[pd.Int64Dtype] = pa.Field(ge=0, le=4)
-    upper_gi_stage: Series[pd.Int64Dtype] = pa.Field(isin=[0, 1])  # MAGIC upper GI has stages 0 and 1 only
-    lower_gi_stage: Series[pd.Int64Dtype] = pa.Field(ge=0, le=4)
-    magic_overall_grade: Series[pd.Int64Dtype] = pa.Field(ge=0, le=4)
+    assessment_date: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE, nullable=True)
+    skin_stage: Series[pd.Int64Dtype] = pa.Field(ge=0, le=4, nullable=True)
+    liver_stage: Series[pd.Int64Dtype] = pa.Field(ge=0, le=4, nullable=True)
+    upper_gi_stage: Series[pd.Int64Dtype] = pa.Field(isin=[0, 1], nullable=True)  # MAGIC upper GI has stages 0 and 1 only
+    lower_gi_stage: Series[pd.Int64Dtype] = pa.Field(ge=0, le=4, nullable=True)
+    magic_overall_grade: Series[pd.Int64Dtype] = pa.Field(ge=0, le=4, nullable=True)
 
 
 class CgvhdForm(_Subject):
-    assessment_date: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE)
+    assessment_date: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE, nullable=True)
     skin_score: Series[pd.Int64Dtype] = pa.Field(ge=0, le=3, nullable=True)
     lungs_score: Series[pd.Int64Dtype] = pa.Field(ge=0, le=3, nullable=True)
-    global_severity: Series[pd.StringDtype] = pa.Field(isin=["NONE", "MILD", "MODERATE", "SEVERE"])
+    global_severity: Series[pd.StringDtype] = pa.Field(isin=["NONE", "MILD", "MODERATE", "SEVERE"], nullable=True)
 
 
 class AdverseEventForm(_Subject):
-    aeterm: Series[pd.StringDtype] = pa.Field(str_length={"min_value": 1})
-    aestdt: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE)
-    aetoxgr: Series[pd.Int64Dtype] = pa.Field(ge=1, le=5)
+    aeterm: Series[pd.StringDtype] = pa.Field(str_length={"min_value": 1}, nullable=True)
+    aestdt: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE, nullable=True)
+    aetoxgr: Series[pd.Int64Dtype] = pa.Field(ge=1, le=5, nullable=True)
     infection_category: Series[pd.StringDtype] = pa.Field(isin=["BACTERIAL", "VIRAL", "FUNGAL"], nullable=True)
 
 
 class ResponseForm(_Subject):
-    rsdt: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE)
+    rsdt: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE, nullable=True)
     bm_blasts: Series[pd.Float64Dtype] = pa.Field(ge=0, le=100, nullable=True)
 
+
+# a dataframe-level check names no column; its failure nulls this field of the failing row
+DATAFRAME_CHECK_FIELDS = {"consent after birth": "rficdtc"}
 
 FORM_SCHEMAS: dict[str, type[pa.DataFrameModel]] = {
     "chemo": ChemoForm,

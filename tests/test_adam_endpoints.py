@@ -23,7 +23,7 @@ def _study_a() -> dict[str, pd.DataFrame]:
     A1 PROPH   relapse day 100, death day 200
     A2 PROPH   death day 50 without relapse
     A3 PROPH   alive, relapse-free, last contact day 400
-    A4 PREEMPT relapse day 300, alive at day 380
+    A4 PREEMPT relapse day 300, last contact day 380, but an AE starting day 400: known alive on day 400
     A5 PREEMPT alive, last contact day 150
     A6 PREEMPT aGVHD grade 3 on day 30, death known only to the month (2026-04 -> imputed 2026-04-01 = day 90)
     """
@@ -85,7 +85,8 @@ def test_adtte_event_coding_by_hand(adam_a):
     assert (relapse.loc[a3, "EVSTAT"], relapse.loc[a3, "CNSR"], relapse.loc[a3, "AVAL"]) == (0, 1, 400)
     assert (lfs.loc[a1, "AVAL"], lfs.loc[a1, "CNSR"]) == (100, 0)  # relapse comes before death
     assert (os_.loc[a1, "AVAL"], os_.loc[a1, "CNSR"]) == (200, 0)
-    assert (os_.loc[a4, "AVAL"], os_.loc[a4, "CNSR"]) == (380, 1)
+    # last known alive is the latest date of any record, not only the last-contact field
+    assert (os_.loc[a4, "AVAL"], os_.loc[a4, "CNSR"]) == (400, 1)
     # A6: death known to the month, imputed to its first day and flagged, not dropped
     assert (os_.loc[a6, "AVAL"], os_.loc[a6, "ADTF"], os_.loc[a6, "CNSR"]) == (90, "D", 0)
     assert (relapse.loc[a5, "AVAL"], relapse.loc[a5, "EVSTAT"]) == (150, 0)

@@ -91,7 +91,7 @@ def test_new_site_is_onboarded_with_a_profile_only(generated_clean, tmp_path):
     s07 = acc[(acc["site"] == "S07") & (acc["form"] == "cbc")]
     assert len(s07) == 1 and s07["rows_in"].iloc[0] > 0
     # the copied rows name S02's subjects, who are not enrolled at S07: held back, not lost
-    assert s07["rows_quarantined"].iloc[0] == s07["rows_in"].iloc[0]
+    assert s07["rows_held_back"].iloc[0] == s07["rows_in"].iloc[0]
     findings = pd.read_parquet(tmp_path / "out" / "findings" / "findings.parquet")
     assert "DLIPRO/sites/S07/labs.xlsx" not in set(findings.loc[findings["rule_id"] == "INGEST-NO-PROFILE", "src_file"])
 

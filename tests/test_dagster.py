@@ -89,7 +89,8 @@ def test_one_run_per_partition_then_the_release(deployed, run_defects):
         assert len(runs) == 7 + 1 + 2 + 1  # DLIPRO EDC + 6 sites, DLIPLX JLU; two studies; the release
         event = instance.get_latest_materialization_event(AssetKey("harmonized"))
         metadata = event.asset_materialization.metadata
-        assert metadata["rows_in"].value == metadata["rows_curated"].value + metadata["rows_quarantined"].value
+        assert metadata["rows_in"].value == metadata["rows_curated"].value + metadata["rows_held_back"].value
+        assert metadata["values_read"].value > metadata["values_nulled"].value > 0
         assert metadata["findings_error"].value > 0 and "row_accounting" in metadata
     # the Dagster graph and the plain pipeline find the same problems
     plain = pd.read_parquet(run_defects.out / "findings" / "findings.parquet")
@@ -220,6 +221,22 @@ def test_blocking_check_stops_downstream_and_warning_does_not(generated_clean, t
         assert failed == {"row_accounting_balanced": AssetCheckSeverity.ERROR, "no_unreadable_files": AssetCheckSeverity.WARN}
         automation = evaluate_automation_conditions(defs=defs, instance=instance)
         assert automation.get_num_requested(AssetKey("published")) == 0  # never published from a failed check
+
+        # a bug that loses a subject between curated forms and DM fails a release gate and stops at sdtm
+        monkeypatch.setattr(pipeline, "harmonize", real)
+        real_build = pipeline.build_sdtm
+
+        def losing_a_subject(*args, **kwargs):
+            domains, found = real_build(*args, **kwargs)
+            return {**domains, "dm": domains["dm"].iloc[1:]}, found
+
+        monkeypatch.setattr(pipeline, "build_sdtm", losing_a_subject)
+        gated = defs.resolve_job_def("study_rollup").execute_in_process(instance=instance, partition_key="DLIPLX",
+                                                                        raise_on_error=False)
+        assert not gated.success
+        assert {e.asset_key.to_user_string() for e in gated.get_asset_materialization_events()} == {"harmonized", "sdtm"}
+        failed = {e.check_name for e in gated.get_asset_check_evaluations() if not e.passed}
+        assert "sdtm_keeps_every_record" in failed
 
 
 def test_multiprocess_executor_runs_two_partitions_in_parallel(generated_clean, tmp_path, monkeypatch):

@@ -65,17 +65,23 @@ def test_ex_has_one_record_per_dli(run_clean, generated_clean):
 
 
 @pytest.mark.parametrize("run_name", ["run_clean", "run_defects"])
-def test_every_row_is_curated_or_quarantined(run_name, request):
+def test_every_row_and_value_is_accounted_for(run_name, request):
     summary = request.getfixturevalue(run_name)
     acc = summary.accounting
     assert not acc.empty
-    assert (acc["rows_in"] == acc["rows_curated"] + acc["rows_quarantined"]).all()
+    assert (acc["rows_in"] == acc["rows_curated"] + acc["rows_held_back"]).all()
+    assert (acc["values_read"] == acc["values_curated"] + acc["values_nulled"] + acc["values_held_back"]).all()
+    assert (acc["values_unaccounted"] == 0).all()
     for study in ("DLIPRO", "DLIPLX"):
         for form in set(acc.loc[acc["study"] == study, "form"]):
             curated = pd.read_parquet(summary.out / "curated" / study / f"{form}.parquet")
             held = pd.read_parquet(summary.out / "quarantine" / study / f"{form}.parquet")
             assert len(curated) + len(held) == acc.loc[(acc["study"] == study) & (acc["form"] == form), "rows_in"].sum()
             assert held["quarantine_reasons"].notna().all()
+        values = pd.read_parquet(summary.out / "quarantine" / study / "values.parquet")
+        assert len(values) == acc.loc[acc["study"] == study, "values_nulled"].sum()
+    published = pd.read_parquet(summary.out / "findings" / "row_accounting.parquet")
+    assert published["values_read"].sum() == acc["values_read"].sum()
 
 
 def test_every_planted_defect_is_found_by_its_rule(run_defects, manifest):
@@ -113,11 +119,23 @@ def test_every_error_finding_points_at_a_planted_defect(run_defects, manifest):
     assert not unexplained
 
 
-def test_quarantined_rows_carry_their_reasons(run_defects):
-    held = pd.read_parquet(run_defects.out / "quarantine" / "DLIPRO" / "dli.parquet")
-    assert len(held) > 0
-    reasons = set(";".join(held["quarantine_reasons"]).split(";"))
+def test_bad_dli_values_are_nulled_and_the_infusions_stay(run_defects, manifest):
+    """A dose off by a power of ten, an impossible date or a DLI before transplant nulls that value only."""
+    values = pd.read_parquet(run_defects.out / "quarantine" / "DLIPRO" / "values.parquet")
+    dli_values = values[values["form"] == "dli"]
+    reasons = set(";".join(dli_values["rule_ids"]).split(";"))
     assert {"DOSE-POWER-OF-TEN", "DATE-INVALID", "ORDER-DLI-BEFORE-HSCT"} <= reasons
+    assert (dli_values["verbatim"].str.strip() != "").all()
+    curated = pd.read_parquet(run_defects.out / "curated" / "DLIPRO" / "dli.parquet")
+    for _, value in dli_values.iterrows():
+        row = curated[curated["row_id"] == value["row_id"]]
+        assert len(row) == 1, "the infusion stays in curated"
+        assert pd.isna(row[value["field"]].iloc[0])
+    held = pd.read_parquet(run_defects.out / "quarantine" / "DLIPRO" / "dli.parquet")
+    # only unattributable infusions are held back: the planted unknown subjects
+    assert set(";".join(held["quarantine_reasons"]).split(";")) == {"ID-UNKNOWN-SUBJECT"}
+    ghosts = set(manifest.loc[(manifest["defect_class"] == "unknown_subject") & (manifest["study"] == "DLIPRO"), "subjid"])
+    assert set(held["subjid"]) == ghosts
 
 
 def test_protocol_deviation_is_a_warning_and_the_row_is_curated(run_defects):

@@ -29,7 +29,7 @@ def test_same_inputs_same_curated_parquet_bytes(generated_defects, run_defects, 
 def test_report_is_self_contained(run_defects):
     html = run_defects.report.read_text(encoding="utf-8")
     assert not re.search(r"""(src|href)=["']https?://""", html), "no CDN assets: the report must render offline"
-    assert "Row accounting" in html and "PRIV-UNDECLARED-IDENTIFIER" in html
+    assert "Row and value accounting" in html and "values nulled" in html and "PRIV-UNDECLARED-IDENTIFIER" in html
     assert "findings.xlsx" in html
 
 

@@ -81,11 +81,25 @@ def test_confirmed_correct_is_accepted_with_its_response(transfers):
     assert row["response"].startswith("Confirmed correct")
 
 
-def test_accepted_error_releases_its_row_from_quarantine(transfers):
-    first = transfers["first"].accounting
-    second = transfers["second"].accounting
-    assert second["rows_quarantined"].sum() == first["rows_quarantined"].sum() - 2  # the accepted row and the fixed one
-    assert second["rows_in"].sum() == first["rows_in"].sum()
+def _nulled(summary) -> pd.DataFrame:
+    return pd.read_parquet(summary.out / "runs" / summary.run_id / "quarantine" / "DLIPRO" / "values.parquet")
+
+
+def test_accepted_error_no_longer_nulls_its_value(transfers):
+    ids, q1 = transfers["ids"], transfers["q1"]
+    first, second = _nulled(transfers["first"]), _nulled(transfers["second"])
+    for key in ("fixed", "accepted_error"):
+        assert first["finding_ids"].str.contains(ids[key]).any(), f"the {key} value was nulled in the first run"
+    # the corrected dose is curated again; its finding is gone
+    assert not second["finding_ids"].str.contains(ids["fixed"]).any()
+    still_null = second[second["finding_ids"].str.contains(ids["accepted_error"])]
+    if q1.loc[ids["accepted_error"], "rule_id"] == "MRD-IMPOSSIBLE":
+        assert still_null.empty  # the result the site confirmed is curated as reported
+    else:
+        # a date that reads two ways cannot be typed whatever the answer: still null, still explained
+        assert len(still_null) == 1
+    assert transfers["second"].accounting["rows_in"].sum() == transfers["first"].accounting["rows_in"].sum()
+    assert (transfers["second"].accounting["rows_held_back"] == transfers["first"].accounting["rows_held_back"]).all()
 
 
 def test_site_closing_an_unfixed_problem_reopens_it(transfers):

@@ -47,6 +47,42 @@ def _gvhd_dates(fa: pd.DataFrame, obj: str, test: str, values: set[str]) -> pd.D
                          "ADT": analysis_date(part["FADTC"]).to_numpy()})
 
 
+_ORGANS = {"SKIN": 0, "LIVER": 1, "GASTROINTESTINAL TRACT, UPPER": 2, "GASTROINTESTINAL TRACT, LOWER": 3}
+_AGVHD = "ACUTE GRAFT VERSUS HOST DISEASE"
+
+
+def acute_gvhd_grades(fa: pd.DataFrame) -> pd.DataFrame:
+    """The analysis grade of each aGVHD assessment (USUBJID, ADT, AGRADE): the MAGIC overall grade derived
+    from the four recorded organ stages when all four are there, else the recorded grade. A recorded grade
+    that contradicts its stages stays in SDTM as collected (and is a query); analysis uses the stages."""
+    from dli_etl.rules.magic_agvhd import magic_overall_grade
+
+    if fa.empty:
+        return pd.DataFrame(columns=["USUBJID", "ADT", "AGRADE"])
+    acute = fa[(fa["FAOBJ"] == _AGVHD) & fa["FADTC"].notna()]
+    if "FALOC" not in acute.columns:
+        acute = acute.assign(FALOC=pd.NA)
+    stages = acute[acute["FATESTCD"] == "STAGE"].assign(ORGAN=lambda f: f["FALOC"].map(_ORGANS),
+                                                        STAGE=lambda f: pd.to_numeric(f["FASTRESC"], errors="coerce"))
+    wide = stages.pivot_table(index=["USUBJID", "FADTC"], columns="ORGAN", values="STAGE", aggfunc="max")
+    wide = wide.reindex(columns=range(4))
+    complete = wide.dropna()
+    derived = pd.Series([magic_overall_grade(*(int(v) for v in row)) for row in complete.to_numpy()],
+                        index=complete.index, dtype="float64")
+    recorded = acute[acute["FATESTCD"] == "GRADE"].assign(
+        GRADE=lambda f: pd.to_numeric(f["FASTRESC"], errors="coerce")).groupby(["USUBJID", "FADTC"])["GRADE"].max()
+    grade = derived.combine_first(recorded).dropna()
+    out = grade.rename("AGRADE").reset_index()
+    return pd.DataFrame({"USUBJID": out["USUBJID"].astype(object), "ADT": analysis_date(out["FADTC"]),
+                         "AGRADE": out["AGRADE"].astype(int)})
+
+
+def _agvhd_dates(fa: pd.DataFrame, grades: set[int]) -> pd.DataFrame:
+    graded = acute_gvhd_grades(fa)
+    part = graded[graded["AGRADE"].isin(grades)]
+    return pd.DataFrame({"USUBJID": part["USUBJID"].to_numpy(), "ADT": part["ADT"].to_numpy()})
+
+
 def _per_subject(adsl: pd.DataFrame, dates: pd.Series) -> pd.Series:
     return pd.to_datetime(adsl["USUBJID"].astype(object).map(dates.to_dict()))
 
@@ -60,10 +96,9 @@ def subject_events(adsl: pd.DataFrame, sdtm: dict[str, pd.DataFrame]) -> pd.Data
     events = adsl[["STUDYID", "USUBJID", "SITEID", "ARMCD", "ARM", "ORIGDT", "HSCTDT", "LSTALVDT", "DTHDT", "DTHDTF"]].copy()
     events["RELAPSEDT"] = _per_subject(adsl, _first_after(_rs_dates(rs, ("RELAPSE",)), origin))
     events["CRDT"] = _per_subject(adsl, _first_after(_rs_dates(rs, ("CR",)), origin))
-    grade = "ACUTE GRAFT VERSUS HOST DISEASE", "GRADE"
-    events["AGVHDDT"] = _per_subject(adsl, _first_after(_gvhd_dates(fa, *grade, {"1", "2", "3", "4"}), origin))
-    events["AGVHD24DT"] = _per_subject(adsl, _first_after(_gvhd_dates(fa, *grade, {"2", "3", "4"}), origin))
-    events["AGVHD34DT"] = _per_subject(adsl, _first_after(_gvhd_dates(fa, *grade, {"3", "4"}), origin))
+    events["AGVHDDT"] = _per_subject(adsl, _first_after(_agvhd_dates(fa, {1, 2, 3, 4}), origin))
+    events["AGVHD24DT"] = _per_subject(adsl, _first_after(_agvhd_dates(fa, {2, 3, 4}), origin))
+    events["AGVHD34DT"] = _per_subject(adsl, _first_after(_agvhd_dates(fa, {3, 4}), origin))
     chronic = "CHRONIC GRAFT VERSUS HOST DISEASE", "SEV"
     events["CGVHDDT"] = _per_subject(adsl, _first_after(_gvhd_dates(fa, *chronic, {"MILD", "MODERATE", "SEVERE"}), origin))
     events["CGVHDMSDT"] = _per_subject(adsl, _first_after(

@@ -16,15 +16,18 @@ from dli_etl.specs import load_spec
 from dli_etl.survival.gray import gray_test
 from dli_etl.survival.logrank import logrank_test
 
-ENDPOINT_COLUMNS = ("STUDYID", "GROUP", "ENDPOINT", "MEASURE", "TIMEPOINT", "N", "EVENTS", "ESTIMATE", "CI_LOW",
-                    "CI_HIGH", "AT_RISK", "METHOD", "P_VALUE", "POPULATION")
+ENDPOINT_COLUMNS = ("STUDYID", "GROUP", "ENDPOINT", "MEASURE", "TIMEPOINT", "N", "N_EVALUABLE", "EVENTS", "ESTIMATE",
+                    "CI_LOW", "CI_HIGH", "AT_RISK", "METHOD", "P_VALUE", "POPULATION")
+ITT = "ITT"
+SAFETY = "safety (received DLI)"
+NOT_ASSIGNED = "NOT ASSIGNED"
 KM, AJ, EXACT = "Kaplan-Meier, Greenwood log CI", "Aalen-Johansen, death competing, log-log CI", "Clopper-Pearson exact"
 
 
 def _row(study: str, group: str, endpoint: str, measure: str, timepoint: str, values: dict, method: str,
          population: str) -> dict:
     return {"STUDYID": study, "GROUP": group, "ENDPOINT": endpoint, "MEASURE": measure, "TIMEPOINT": timepoint,
-            "N": values.get("N"), "EVENTS": values.get("EVENTS"), "ESTIMATE": values.get("ESTIMATE"),
+            "N": values.get("N"), "N_EVALUABLE": values.get("N_EVALUABLE", values.get("N")), "EVENTS": values.get("EVENTS"), "ESTIMATE": values.get("ESTIMATE"),
             "CI_LOW": values.get("CI_LOW"), "CI_HIGH": values.get("CI_HIGH"), "AT_RISK": values.get("AT_RISK"),
             "METHOD": method, "P_VALUE": values.get("P_VALUE", math.nan), "POPULATION": population}
 
@@ -35,32 +38,55 @@ def _analysed(adtte: pd.DataFrame, paramcd: str) -> pd.DataFrame:
 
 
 def _groups(frame: pd.DataFrame, by: str) -> list[tuple[str, pd.DataFrame]]:
-    return [(str(g), part) for g, part in frame.groupby(by, sort=True)]
+    # a randomized subject whose arm was quarantined stays in the ITT count, in its own group
+    keys = frame[by].astype("string").fillna(NOT_ASSIGNED) if by in frame.columns else frame[by]
+    return [(str(g), part) for g, part in frame.groupby(keys, sort=True)]
+
+
+def _population_rows(adtte: pd.DataFrame, paramcd: str, by: str, population: str) -> list[tuple[str, pd.DataFrame, pd.DataFrame]]:
+    """(group, every subject of the population, the evaluable ones): N is always the population count, so
+    a subject whose dates cannot be analysed is counted as not evaluable, never silently left out."""
+    rows = adtte[adtte["PARAMCD"] == paramcd]
+    if population != ITT:  # e.g. DFS: subjects who reached complete remission
+        rows = rows[rows["STARTDT"].notna()]
+    return [(g, part, _analysed(part, paramcd)) for g, part in _groups(rows, by)]
+
+
+def _counted(values: dict, everyone: pd.DataFrame, evaluable: pd.DataFrame) -> dict:
+    return {**values, "N": len(everyone), "N_EVALUABLE": len(evaluable)}
 
 
 def _survival_rows(study: str, adtte: pd.DataFrame, paramcd: str, label: str, day: int, timepoint: str,
-                   by: str = "ARMCD", test: bool = True) -> list[dict]:
-    data = _analysed(adtte, paramcd)
+                   by: str = "ARMCD", test: bool = True, population: str = ITT) -> list[dict]:
+    groups = _population_rows(adtte, paramcd, by, population)
     rows = [_row(study, g, label, f"{timepoint} survival", timepoint,
-                 survival_at(p["AVAL"], p["EVSTAT"] == 1, day), KM, "ITT") for g, p in _groups(data, by)]
+                 _counted(survival_at(p["AVAL"], p["EVSTAT"] == 1, day), everyone, p), KM, population)
+            for g, everyone, p in groups]
+    data = _analysed(adtte, paramcd)
     if test and data[by].nunique() > 1:
         result = logrank_test(data["AVAL"], (data["EVSTAT"] == 1).astype(int), data[by])
+        everyone = pd.concat([e for _, e, _ in groups]) if groups else data
         rows.append(_row(study, " vs ".join(sorted(data[by].unique())), label, "Log-rank test", "whole follow-up",
-                         {"N": len(data), "EVENTS": int((data["EVSTAT"] == 1).sum()), "ESTIMATE": result.statistic,
-                          "P_VALUE": result.p_value}, f"chi-square, {result.df} df", "ITT"))
+                         {"N": len(everyone), "N_EVALUABLE": len(data), "EVENTS": int((data["EVSTAT"] == 1).sum()),
+                          "ESTIMATE": result.statistic, "P_VALUE": result.p_value},
+                         f"chi-square, {result.df} df", population))
     return rows
 
 
 def _incidence_rows(study: str, adtte: pd.DataFrame, paramcd: str, label: str, day: int, timepoint: str,
                     by: str = "ARMCD", test: bool = True) -> list[dict]:
-    data = _analysed(adtte, paramcd)
+    groups = _population_rows(adtte, paramcd, by, ITT)
     rows = [_row(study, g, label, f"{timepoint} cumulative incidence", timepoint,
-                 incidence_at(p["AVAL"], p["EVSTAT"], day), AJ, "ITT") for g, p in _groups(data, by)]
+                 _counted(incidence_at(p["AVAL"], p["EVSTAT"], day), everyone, p), AJ, ITT)
+            for g, everyone, p in groups]
+    data = _analysed(adtte, paramcd)
     if test and data[by].nunique() > 1 and (data["EVSTAT"] == 1).any():
         result = gray_test(data["AVAL"], data["EVSTAT"], data[by], cause=1)
+        everyone = pd.concat([e for _, e, _ in groups]) if groups else data
         rows.append(_row(study, " vs ".join(sorted(data[by].unique())), label, "Gray's test", "whole follow-up",
-                         {"N": len(data), "EVENTS": int((data["EVSTAT"] == 1).sum()), "ESTIMATE": result.statistic,
-                          "P_VALUE": result.p_value}, f"chi-square, {result.df} df", "ITT"))
+                         {"N": len(everyone), "N_EVALUABLE": len(data), "EVENTS": int((data["EVSTAT"] == 1).sum()),
+                          "ESTIMATE": result.statistic, "P_VALUE": result.p_value},
+                         f"chi-square, {result.df} df", ITT))
     return rows
 
 
@@ -87,16 +113,16 @@ def study_a_endpoints(adam: dict[str, pd.DataFrame]) -> list[dict]:
     for flag, label in (("NEUTRFL", "Neutropenia"), ("ANEMFL", "Anaemia"), ("THROMBFL", "Thrombocytopenia"),
                         ("PANCYTFL", "Pancytopenia")):
         rows += _subjects_with(safety, set(safety.loc[safety[flag] == "Y", "USUBJID"]), study,
-                               f"Marrow suppression: {label}", "safety (received DLI)")
+                               f"Marrow suppression: {label}", SAFETY)
     any_flag = safety[["NEUTRFL", "ANEMFL", "THROMBFL"]].eq("Y").any(axis=1)
     rows += _subjects_with(safety, set(safety.loc[any_flag, "USUBJID"]), study, "Marrow suppression: any",
-                           "safety (received DLI)")
+                           SAFETY)
     infections = adae[(adae["INFFL"] == "Y") & (adae["TRTEMFL"] == "Y") & (adae["ADY"] <= year).fillna(False)]
-    rows += _subjects_with(safety, set(infections["USUBJID"]), study, "Infection: any", "safety (received DLI)",
+    rows += _subjects_with(safety, set(infections["USUBJID"]), study, "Infection: any", SAFETY,
                            timepoint="1 year after first DLI")
     for category in ("BACTERIAL", "VIRAL", "FUNGAL", "UNSPECIFIED"):
         subjects = set(infections.loc[infections["INFCAT"] == category, "USUBJID"])
-        rows += _subjects_with(safety, subjects, study, f"Infection: {category.lower()}", "safety (received DLI)",
+        rows += _subjects_with(safety, subjects, study, f"Infection: {category.lower()}", SAFETY,
                                timepoint="1 year after first DLI")
     return rows
 
@@ -115,7 +141,8 @@ def study_b_endpoints(adam: dict[str, pd.DataFrame]) -> list[dict]:
     responders = set(adrs.loc[(adrs["PARAMCD"] == "ORR3M") & (adrs["AVALC"] == "Y"), "USUBJID"])
     rows += _subjects_with(itt, responders, study, "Overall response (CR + CRh + CRi + PR)", "ITT",
                            timepoint="3 months")
-    rows += _survival_rows(study, adtte, "DFS", "Disease-free survival (from CR)", year, "12-month", test=False)
+    rows += _survival_rows(study, adtte, "DFS", "Disease-free survival (from CR)", year, "12-month", test=False,
+                           population="ITT subjects in CR")
     rows += _survival_rows(study, adtte, "OS", "Overall survival", year, "12-month", test=False)
     rows += _survival_rows(study, adtte, "LFS", "Leukemia-free survival", year, "12-month", test=False)
     rows += _incidence_rows(study, adtte, "NRM", "Non-relapse mortality", year, "12-month", test=False)
@@ -129,11 +156,11 @@ def study_b_endpoints(adam: dict[str, pd.DataFrame]) -> list[dict]:
     safety = adsl[adsl["SAFFL"] == "Y"]
     related = adae[adae["TRAE1MFL"] == "Y"]
     worst = related.groupby("USUBJID")["ATOXGRN"].max()
-    rows += _subjects_with(safety, set(worst.index), study, "Treatment-related AE: any grade", "safety (received DLI)",
+    rows += _subjects_with(safety, set(worst.index), study, "Treatment-related AE: any grade", SAFETY,
                            timepoint="1 month after first DLI")
     for grade in (1, 2, 3, 4, 5):
         rows += _subjects_with(safety, set(worst[worst == grade].index), study,
-                               f"Treatment-related AE: worst grade {grade}", "safety (received DLI)",
+                               f"Treatment-related AE: worst grade {grade}", SAFETY,
                                timepoint="1 month after first DLI")
     return rows
 
@@ -163,15 +190,16 @@ def pooled_dli_endpoints(adams: dict[str, dict[str, pd.DataFrame]]) -> list[dict
         return rows
     pooled = {key: pd.concat([s[key] for s in per_study.values()], ignore_index=True) for key in next(iter(per_study.values()))}
     for group, data in [*((s, d) for s, d in per_study.items()), ("POOLED", pooled)]:
-        os_ = data["OS"]
+        os_, safety = data["OS"], data["safety"]
+        # N is everyone who received DLI; a subject whose first DLI date is unusable cannot be landmarked
+        # and counts as not evaluable
         rows.append(_row("POOLED", group, "Overall survival from first DLI", "1-year survival", "1-year",
-                         survival_at(os_["AVAL"], os_["EVSTAT"] == 1, year), KM, population))
+                         _counted(survival_at(os_["AVAL"], os_["EVSTAT"] == 1, year), safety, os_), KM, population))
         for paramcd, label in (("RELAPSE", "Relapse after DLI"), ("NRM", "Non-relapse mortality after DLI"),
                                ("AGVHD24", "Acute GVHD grade II-IV after DLI")):
             part = data[paramcd]
             rows.append(_row("POOLED", group, label, "1-year cumulative incidence", "1-year",
-                             incidence_at(part["AVAL"], part["EVSTAT"], year), AJ, population))
-        safety = data["safety"]
+                             _counted(incidence_at(part["AVAL"], part["EVSTAT"], year), safety, part), AJ, population))
         rows.append(_row("POOLED", group, "Infection after DLI", "n/N", "1 year after first DLI",
                          proportion(int(safety["USUBJID"].isin(set(data["infections"]["USUBJID"])).sum()), len(safety)),
                          EXACT, "received DLI"))
@@ -179,12 +207,12 @@ def pooled_dli_endpoints(adams: dict[str, dict[str, pd.DataFrame]]) -> list[dict
         return rows
     os_all = pooled["OS"]
     rows.append(_row("POOLED", "DLIPRO vs DLIPLX", "Overall survival from first DLI", "Log-rank test", "whole follow-up",
-                     {"N": len(os_all), "EVENTS": int((os_all["EVSTAT"] == 1).sum()),
+                     {"N": len(pooled["safety"]), "N_EVALUABLE": len(os_all), "EVENTS": int((os_all["EVSTAT"] == 1).sum()),
                       "P_VALUE": logrank_p(os_all["AVAL"], (os_all["EVSTAT"] == 1).astype(int), os_all["GROUP"])},
                      "chi-square, 1 df", population))
     rel_all = pooled["RELAPSE"]
     rows.append(_row("POOLED", "DLIPRO vs DLIPLX", "Relapse after DLI", "Gray's test", "whole follow-up",
-                     {"N": len(rel_all), "EVENTS": int((rel_all["EVSTAT"] == 1).sum()),
+                     {"N": len(pooled["safety"]), "N_EVALUABLE": len(rel_all), "EVENTS": int((rel_all["EVSTAT"] == 1).sum()),
                       "P_VALUE": gray_p(rel_all["AVAL"], rel_all["EVSTAT"], rel_all["GROUP"])},
                      "chi-square, 1 df", population))
     return rows
@@ -199,7 +227,7 @@ def endpoint_table(adams: dict[str, dict[str, pd.DataFrame]]) -> pd.DataFrame:
         rows += study_b_endpoints(adams["DLIPLX"])
     rows += pooled_dli_endpoints({s: a for s, a in adams.items() if not a["adsl"].empty})
     frame = pd.DataFrame(rows, columns=list(ENDPOINT_COLUMNS))
-    for column in ("N", "EVENTS", "AT_RISK"):
+    for column in ("N", "N_EVALUABLE", "EVENTS", "AT_RISK"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("Int64")
     for column in ("ESTIMATE", "CI_LOW", "CI_HIGH", "P_VALUE"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce").astype(float)

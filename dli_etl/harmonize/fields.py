@@ -102,7 +102,7 @@ def standardize_mrd(text: pd.Series) -> FieldResult:
     problem = pd.Series([p.problem or "" for p in parsed], index=text.index, dtype="string")
     return FieldResult(
         text.astype("string"),
-        extra={"_pct": value,
+        extra={"_text": text.astype("string"), "_pct": value,
                "_censor": pd.Series([p.censor for p in parsed], index=text.index, dtype="string"),
                "_qual": pd.Series([p.qualitative for p in parsed], index=text.index, dtype="string")},
         problems={"MRD-IMPOSSIBLE": ((problem == "above 100%").astype(bool), ""),

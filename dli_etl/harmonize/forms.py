@@ -44,8 +44,10 @@ def _findings_for(raw: RawForm, frame: pd.DataFrame, rule_id: str, mask: pd.Seri
     return out
 
 
-def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding]]:
-    """Type one raw frame per the form spec."""
+def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding], pd.DataFrame]:
+    """Type one raw frame per the form spec: (typed frame, findings, source text of every spec field).
+
+    The source text is what value accounting counts and what a nulled value keeps as its verbatim."""
     spec = load_spec("forms")[form]
     codelists = load_spec("codelists")
     frame = raw.frame
@@ -53,8 +55,10 @@ def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding]]
     out["subjid"] = out["subjid"].astype("string").str.strip()
     out["usubjid"] = make_usubjid(frame["study"], frame["site"], frame["subjid"])
     findings: list[Finding] = []
+    verbatim = pd.DataFrame(index=frame.index)
     for name, fspec in spec["fields"].items():
         text = frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index, dtype="string")
+        verbatim[name] = text.astype("string")
         kind = fspec["type"]
         if kind == "code":
             result = standardize_code(text, codelists[fspec["codelist"]], raw.value_maps.get(name, {}))
@@ -83,17 +87,17 @@ def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding]]
     for col in ("event_oid", "event_repeat_key", "id_pseudonym"):
         if col in frame.columns:
             out[col] = frame[col]
-    return out, findings
+    return out, findings, verbatim
 
 
-def harmonize_form(raws: list[RawForm], form: str) -> tuple[pd.DataFrame, list[Finding]]:
-    """All sources of one form, stacked in a stable order (file, then source row)."""
-    frames, findings = [], []
+def harmonize_form(raws: list[RawForm], form: str) -> tuple[pd.DataFrame, list[Finding], pd.DataFrame]:
+    """All sources of one form, stacked in a stable order (file, then source row), with their source text."""
+    frames, findings, texts = [], [], []
     for raw in sorted(raws, key=lambda r: r.src_file):
-        frame, found = harmonize_raw(raw, form)
+        frame, found, verbatim = harmonize_raw(raw, form)
         frames.append(frame)
+        texts.append(verbatim)
         findings += found
     if not frames:
-        return pd.DataFrame(), findings
-    combined = pd.concat(frames, ignore_index=True)
-    return combined, findings
+        return pd.DataFrame(), findings, pd.DataFrame()
+    return pd.concat(frames, ignore_index=True), findings, pd.concat(texts, ignore_index=True)

@@ -1,7 +1,9 @@
-"""Harmonize one study: every form, the cross-form rules, quarantine, the schema guard, row accounting.
+"""Harmonize one study: every form, the cross-form rules, value-level quarantine, the schema guard, and
+row and value accounting.
 
-Rows with an error finding are quarantined with their reasons; warnings pass with their findings. For
-every form and source file: rows in = rows curated + rows quarantined.
+An error nulls the value it names and the record stays (``harmonize.quarantine``); only records that
+cannot be attributed to a subject are held back whole. For every form and source file: rows in = rows
+curated + rows held back, and values read = values curated + values nulled + values held back.
 """
 
 from __future__ import annotations
@@ -14,13 +16,24 @@ import pandera.errors
 
 from dli_etl.findings import Finding, empty_findings, findings_frame
 from dli_etl.harmonize.forms import harmonize_form
+from dli_etl.harmonize.quarantine import (
+    ACCOUNTING_COLUMNS,
+    QUARANTINED_VALUE_COLUMNS,
+    QuarantinedForm,
+    quarantine_form,
+    value_accounting,
+)
 from dli_etl.ingest.raw_form import IngestResult
 from dli_etl.lineage import cell_locator
 from dli_etl.rules.ctcae_consistency import ctcae_findings
 from dli_etl.rules.dli_dose import dose_findings
 from dli_etl.rules.eligibility import consent_after_hsct_findings, eligibility_findings
 from dli_etl.rules.gvhd_consistency import magic_findings, nih_findings
-from dli_etl.rules.identity import duplicate_subject_findings, unknown_subject_findings
+from dli_etl.rules.identity import (
+    duplicate_subject_findings,
+    missing_subject_findings,
+    unknown_subject_findings,
+)
 from dli_etl.rules.mrd import mrd_positivity_column
 from dli_etl.rules.treatment_timeline import (
     after_death_findings,
@@ -29,7 +42,7 @@ from dli_etl.rules.treatment_timeline import (
     end_before_start_findings,
     plerixafor_timing_findings,
 )
-from dli_etl.schemas.forms import FORM_SCHEMAS
+from dli_etl.schemas.forms import DATAFRAME_CHECK_FIELDS, FORM_SCHEMAS
 from dli_etl.specs import load_spec
 
 HARMONIZED_FORMS = ("enrollment", "randomization", "transplant", "chemo", "dli", "immunosuppression", "plerixafor",
@@ -40,17 +53,26 @@ _DATED_FORMS = {"dli": "dlidt", "chemo": "chemo_start", "plerixafor": "plx_date"
                 "response": "rsdt"}
 _START_END = {"chemo": ("chemo_start", "chemo_end"), "immunosuppression": ("ist_start", "ist_end"),
               "adverse_event": ("aestdt", "aeendt")}
-ACCOUNTING_COLUMNS = ("study", "site", "form", "src_file", "rows_in", "rows_curated", "rows_quarantined")
+__all__ = ["ACCOUNTING_COLUMNS", "HARMONIZED_FORMS", "HarmonizeResult", "harmonize_study"]
 
 
 @dataclass
 class HarmonizeResult:
+    """One study's harmonized forms.
+
+    ``curated``: every attributable record, bad values nulled; ``quarantine``: records held back whole
+    (with ``quarantine_reasons``); ``quarantined_values``: one row per nulled value with its verbatim and
+    the rules that nulled it; ``enrolled``: every subject with an enrollment record in the sources."""
+
     study: str
     curated: dict[str, pd.DataFrame] = field(default_factory=dict)
     quarantine: dict[str, pd.DataFrame] = field(default_factory=dict)
     findings: pd.DataFrame = field(default_factory=empty_findings)
-    accounting: pd.DataFrame = field(default_factory=pd.DataFrame)
+    accounting: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(ACCOUNTING_COLUMNS)))
     staged: dict[str, pd.DataFrame] = field(default_factory=dict)  # ingested forms not harmonized yet
+    quarantined_values: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=list(QUARANTINED_VALUE_COLUMNS), dtype="string"))
+    enrolled: frozenset[str] = frozenset()
 
 
 def _locator_factory(ingest: IngestResult) -> Callable[[str], Callable[[pd.Series, str], str]]:
@@ -83,29 +105,18 @@ def _schema_findings(form: str, frame: pd.DataFrame) -> list[Finding]:
                                value=str(case["failure_case"]), expected=str(case["check"])))
             continue
         row = frame.loc[idx]
-        column = str(case["column"]) if case["column"] is not None else ""
+        column = str(case["column"]) if case["column"] is not None else DATAFRAME_CHECK_FIELDS.get(str(case["check"]), "")
         out.append(Finding("SCHEMA-CHECK-FAILED", str(row["study"]), str(row["site"]), str(row["subjid"]), form,
                            column, str(case["failure_case"]), str(case["check"]), "", str(row["src_file"]),
                            str(row["src_sha256"]), str(row["src_locator"]), str(row["row_id"])))
     return out
 
 
-def _split(frame: pd.DataFrame, findings: pd.DataFrame, accepted: frozenset[str] | set[str] = frozenset()
-           ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    errors = findings[(findings["severity"] == "error") & (findings["row_id"].fillna("") != "")
-                      & ~findings["finding_id"].isin(accepted)]
-    reasons = errors.groupby("row_id")["rule_id"].agg(lambda s: ";".join(sorted(set(s))))
-    held = frame["row_id"].isin(reasons.index)
-    quarantine = frame[held].copy()
-    quarantine["quarantine_reasons"] = quarantine["row_id"].map(reasons).astype("string")
-    return frame[~held].copy(), quarantine
-
-
 def harmonize_study(ingest: IngestResult, accepted: frozenset[str] | set[str] = frozenset()) -> HarmonizeResult:
-    """Typed forms, findings, quarantine and row accounting for one study.
+    """Typed forms, findings, value-level quarantine and accounting for one study.
 
-    ``accepted``: finding ids whose query the site answered "confirmed correct"; they stay in the
-    findings table but no longer hold their row in quarantine.
+    ``accepted``: finding ids whose query the data manager accepted (value confirmed correct); they stay
+    in the findings table but no longer null their value or hold their record.
     """
     study = ingest.study
     studies = load_spec("studies")
@@ -113,18 +124,21 @@ def harmonize_study(ingest: IngestResult, accepted: frozenset[str] | set[str] = 
     locate_for = _locator_factory(ingest)
     findings: list[Finding] = list(ingest.findings)
     frames: dict[str, pd.DataFrame] = {}
+    verbatims: dict[str, pd.DataFrame] = {}
     for form in HARMONIZED_FORMS:
         raws = ingest.frames_for(form)
         if not raws:
             continue
-        frame, found = harmonize_form(raws, form)
+        frame, found, verbatim = harmonize_form(raws, form)
         frames[form] = frame
+        verbatims[form] = verbatim
         findings += found
     enrolled = set(frames["enrollment"]["usubjid"]) if "enrollment" in frames else set()
     for form, frame in frames.items():
         spec = load_spec("forms")[form]
+        findings += missing_subject_findings(frame, form, locate_for(form))
         if spec.get("one_per_subject"):
-            findings += duplicate_subject_findings(frame, form, locate_for(form))
+            findings += duplicate_subject_findings(frame, form, locate_for(form), verbatims[form])
         if form != "enrollment":
             findings += unknown_subject_findings(frame, form, enrolled, locate_for(form))
     if "dli" in frames:
@@ -139,26 +153,42 @@ def harmonize_study(ingest: IngestResult, accepted: frozenset[str] | set[str] = 
                                           frames.get("randomization", pd.DataFrame()),
                                           params.get("prophylactic_window_days"), locate_for("dli"))
     findings += _clinical_findings(study, params, frames, locate_for)
-    if "mrd" in frames:
-        thresholds = {k: float(v) for k, v in studies["mrd_positivity_threshold_pct"].items()}
-        frames["mrd"] = frames["mrd"].assign(mrd_positive=mrd_positivity_column(frames["mrd"], thresholds))
-    result = HarmonizeResult(study)
+    result = HarmonizeResult(study, enrolled=frozenset(u for u in enrolled if isinstance(u, str) and not u.endswith("-")))
     table = findings_frame(findings)
+    accounting, nulled = [], []
     for form, frame in frames.items():
-        curated, quarantine = _split(frame, table, accepted)
-        guard = _schema_findings(form, curated)
+        quarantined = _with_mrd_positivity(form, quarantine_form(frame, verbatims[form], table, form, accepted), studies)
+        guard = _schema_findings(form, quarantined.curated)
         if guard:
+            # the guard sees curated rows renumbered; its findings carry row_id, so they apply to ``frame``
             table = pd.concat([table, findings_frame(guard)], ignore_index=True)
-            curated, quarantine = _split(frame, table, accepted)
-        result.curated[form] = curated.reset_index(drop=True)
-        result.quarantine[form] = quarantine.reset_index(drop=True)
+            quarantined = _with_mrd_positivity(form, quarantine_form(frame, verbatims[form], table, form, accepted),
+                                               studies)
+        result.curated[form] = quarantined.curated
+        result.quarantine[form] = quarantined.held_back
+        nulled.append(quarantined.nulled)
+        form_findings = table[table["form"] == form] if not table.empty else table
+        accounting.append(value_accounting(study, form, frame, verbatims[form], quarantined, form_findings))
     result.findings = table.reset_index(drop=True)
-    result.accounting = _accounting(frames, result)
+    if accounting:
+        result.accounting = pd.concat(accounting, ignore_index=True)
+    if nulled:
+        result.quarantined_values = pd.concat(nulled, ignore_index=True).astype("string")
     for raw in ingest.forms:
         if raw.form not in frames:
             result.staged[raw.form] = pd.concat([result.staged.get(raw.form, pd.DataFrame()), raw.frame],
                                                 ignore_index=True)
     return result
+
+
+def _with_mrd_positivity(form: str, quarantined: QuarantinedForm, studies: dict) -> QuarantinedForm:
+    """MRD positivity is derived after quarantine, so a nulled result gives no positivity."""
+    if form != "mrd":
+        return quarantined
+    thresholds = {k: float(v) for k, v in studies["mrd_positivity_threshold_pct"].items()}
+    curated = quarantined.curated
+    return QuarantinedForm(curated.assign(mrd_positive=mrd_positivity_column(curated, thresholds)),
+                           quarantined.held_back, quarantined.nulled)
 
 
 def _clinical_findings(study: str, params: dict, frames: dict[str, pd.DataFrame],
@@ -195,20 +225,3 @@ def _clinical_findings(study: str, params: dict, frames: dict[str, pd.DataFrame]
         if params.get("consent_before_hsct") and "transplant" in frames:
             out += consent_after_hsct_findings(frames["enrollment"], frames["transplant"], locate_for("enrollment"))
     return out
-
-
-def _accounting(frames: dict[str, pd.DataFrame], result: HarmonizeResult) -> pd.DataFrame:
-    rows = []
-    for form, frame in frames.items():
-        if frame.empty:
-            continue
-        counts = frame.groupby(["site", "src_file"], dropna=False).size().rename("rows_in")
-        cur = result.curated[form].groupby(["site", "src_file"], dropna=False).size().rename("rows_curated")
-        qua = result.quarantine[form].groupby(["site", "src_file"], dropna=False).size().rename("rows_quarantined")
-        merged = pd.concat([counts, cur, qua], axis=1).fillna(0).astype("int64").reset_index()
-        merged.insert(0, "study", result.study)
-        merged.insert(2, "form", form)
-        rows.append(merged)
-    if not rows:
-        return pd.DataFrame(columns=list(ACCOUNTING_COLUMNS))
-    return pd.concat(rows, ignore_index=True)[list(ACCOUNTING_COLUMNS)]

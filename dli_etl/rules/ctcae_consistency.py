@@ -62,9 +62,9 @@ def ctcae_findings(ae: pd.DataFrame, cbc: pd.DataFrame | None, deaths: set[str],
             continue
         derived = lab_grade(row["aeterm"], float(row[column]))
         recorded = int(row["aetoxgr"])
-        contradicts = (derived is None and recorded >= 2) or (derived is not None and derived != recorded)
-        if contradicts:
-            shown = "0 or 1" if derived is None else str(derived)
-            out.append(_finding("CTCAE-GRADE-CONTRADICTS-LAB", row, "aetoxgr", str(recorded), shown,
+        # The AE grade is the worst over the episode, so a lab value of that day may show less than the
+        # recorded grade; only a recorded grade *below* what the day's value already gives contradicts.
+        if derived is not None and recorded < derived:
+            out.append(_finding("CTCAE-GRADE-CONTRADICTS-LAB", row, "aetoxgr", str(recorded), str(derived),
                                 f"{row['aeterm']} ({column} {row[column]:g})", locate))
     return out

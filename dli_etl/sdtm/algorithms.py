@@ -65,8 +65,11 @@ def labels(domain: str) -> dict[str, str]:
 
 
 def with_reference_start(frame: pd.DataFrame, dm: pd.DataFrame) -> pd.DataFrame:
-    """Add RFSTDTC from DM (for --DY); only subjects in DM are kept, so every record has a DM parent."""
-    return frame.merge(dm[["USUBJID", "RFSTDTC"]], left_on="usubjid", right_on="USUBJID", how="inner")
+    """Add RFSTDTC from DM (for --DY). Every record is kept: one whose subject is missing from DM keeps
+    its USUBJID and a null RFSTDTC, and the cross-domain check reports it (XD-SUBJECT-NOT-IN-DM); a
+    silent inner join here once dropped every record of a subject whose enrollment row was held back."""
+    merged = frame.merge(dm[["USUBJID", "RFSTDTC"]], left_on="usubjid", right_on="USUBJID", how="left")
+    return merged.assign(USUBJID=merged["usubjid"].astype("string"))
 
 
 LINEAGE_COLUMNS = ["STUDYID", "DOMAIN", "USUBJID", "SEQ", "src_file", "src_sha256", "src_locator"]

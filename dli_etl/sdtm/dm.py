@@ -23,10 +23,15 @@ def age_in_years(birth: pd.Series, reference: pd.Series) -> pd.Series:
 
 
 def build_dm(study: str, curated: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """DM from curated enrollment, randomization, DLI and follow-up.
+    """DM from curated enrollment, randomization, DLI and follow-up: one row per enrolled subject.
 
-    RFSTDTC is the protocol's time origin (randomization for DLIPRO, informed consent for DLIPLX, per
-    ``specs/studies.yaml``); RFXSTDTC/RFXENDTC the first/last DLI; RFENDTC/RFPENDTC the last contact or death.
+    Every subject with a curated enrollment record is here whatever its data quality: a sex that was
+    not collected or was quarantined is ``U``; a death whose date is unusable keeps ``DTHFL = Y`` with a
+    blank or partial DTHDTC. RFSTDTC is the protocol's time origin (randomization for DLIPRO, informed
+    consent for DLIPLX, per ``specs/studies.yaml``); RFXSTDTC/RFXENDTC the first/last complete DLI date;
+    RFPENDTC the death date, else the last contact. A subject with no DLI record at all in the sources
+    has null ACTARMCD/ACTARM and ARMNRS; an infusion whose date or dose was quarantined still counts as
+    treatment.
     """
     params = load_spec("studies")[study]
     enrollment = curated.get("enrollment")
@@ -40,28 +45,33 @@ def build_dm(study: str, curated: dict[str, pd.DataFrame]) -> pd.DataFrame:
         complete = dli[dli["dlidt"].str.len() == 10]
         span = complete.groupby("usubjid")["dlidt"].agg(["min", "max"]).rename(columns={"min": "RFXSTDTC", "max": "RFXENDTC"})
         dm = dm.merge(span, left_on="usubjid", right_index=True, how="left")
+        infused = set(dli["usubjid"])
     else:
         dm["RFXSTDTC"] = pd.NA
         dm["RFXENDTC"] = pd.NA
+        infused = set()
     arms: dict[str, str] = params["arms"]
     if params.get("single_arm"):
         dm["armcd"] = params["single_arm"]
     out = pd.DataFrame({
         "STUDYID": study, "DOMAIN": "DM", "USUBJID": dm["usubjid"], "SUBJID": dm["subjid"],
         "RFSTDTC": dm[params["reference_start"]] if params["reference_start"] in dm.columns else pd.NA,
-        "RFICDTC": dm["rficdtc"], "SITEID": dm["site"], "BRTHDTC": dm["brthdtc"], "SEX": dm["sex"],
+        "RFICDTC": dm["rficdtc"], "SITEID": dm["site"], "BRTHDTC": dm["brthdtc"], "SEX": dm["sex"].fillna("U"),
         "ARMCD": dm["armcd"], "ARM": dm["armcd"].map(arms), "COUNTRY": "CHN", "AGEU": "YEARS",
         "RFXSTDTC": dm["RFXSTDTC"], "RFXENDTC": dm["RFXENDTC"],
     })
-    died = dm["death"].eq("Y").fillna(False).astype(bool)
+    died = (dm["death"].eq("Y") | (dm["death"].isna() & dm["death_date"].notna())).fillna(False).astype(bool)
     out["DTHDTC"] = dm["death_date"].where(died)
     out["DTHFL"] = pd.Series("Y", index=out.index).where(died)
-    out["RFPENDTC"] = dm["death_date"].where(died, dm["last_contact"])
+    out["RFPENDTC"] = dm["death_date"].where(died & dm["death_date"].notna(), dm["last_contact"])
     out["RFENDTC"] = out["RFPENDTC"]
     out["AGE"] = age_in_years(dm["brthdtc"], dm["rficdtc"])
-    treated = out["RFXSTDTC"].notna()
+    treated = out["USUBJID"].isin(infused)
     # Preemptive DLI is given only on MRD conversion: an untreated PREEMPT subject still follows the arm.
-    follows_arm = treated | out["ARMCD"].eq("PREEMPT").fillna(False)
-    out["ACTARMCD"] = out["ARMCD"].where(follows_arm, "NOTTRT")
-    out["ACTARM"] = out["ARM"].where(follows_arm, "Not Treated")
+    follows_arm = (treated | out["ARMCD"].eq("PREEMPT").fillna(False)) & out["ARMCD"].notna()
+    out["ACTARMCD"] = out["ARMCD"].where(follows_arm)
+    out["ACTARM"] = out["ARM"].where(follows_arm)
+    out["ARMNRS"] = pd.Series(pd.NA, index=out.index, dtype="string")
+    out.loc[out["ARMCD"].notna() & ~follows_arm, "ARMNRS"] = "ASSIGNED, NOT TREATED"
+    out.loc[out["ARMCD"].isna(), "ARMNRS"] = "NOT ASSIGNED"
     return conform(out.sort_values("USUBJID", kind="mergesort"), "DM")

@@ -2,14 +2,15 @@
 
 CDISC UNIT has no 10^8/kg (clinical.md 6.5), so DLI doses are expressed in 10^7/kg: 1.0x10^8 MNC/kg is
 EXDOSE 10 with EXDOSU "10^7/kg"; the CD3+ dose of the same infusion goes to SUPPEX (QNAM EXCD3DOS).
-The written dose stays traceable through the EX lineage table.
+The written dose stays traceable through the EX lineage table. An infusion whose dose or date was
+quarantined is still an EX record, with EXDOSE or EXSTDTC null: the subject was infused.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from dli_etl.sdtm.algorithms import conform, sequence_numbers, study_day
+from dli_etl.sdtm.algorithms import conform, sequence_numbers, study_day, with_reference_start
 from dli_etl.sdtm.interventions import ex_other_records
 
 EX_LINEAGE_COLUMNS = ("STUDYID", "USUBJID", "EXSEQ", "EXTRT", "src_file", "src_sha256", "src_locator",
@@ -21,7 +22,7 @@ def build_ex(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> 
     frames = []
     dli = curated.get("dli")
     if dli is not None and not dli.empty:
-        d = dli.merge(dm[["USUBJID", "RFSTDTC"]], left_on="usubjid", right_on="USUBJID", how="inner")
+        d = with_reference_start(dli, dm)
         frames.append(d.assign(
             EXTRT="DONOR LYMPHOCYTE INFUSION", EXCAT="CELL THERAPY", EXDOSE=(d["mnc_dose"] / 1e7).round(3),
             EXDOSU="10^7/kg", EXDOSFRM="SUSPENSION", EXDOSFRQ="ONCE", EXROUTE="INTRAVENOUS", EXSTDTC=d["dlidt"],

@@ -25,13 +25,20 @@ def lb_tests() -> list[dict[str, str]]:
 
 
 def build_lb(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> pd.DataFrame:
-    """One record per test and sample; LBSTRESN in standard units, LBTOXGR from CTCAE v5.0 where graded."""
+    """One record per test and sample; LBSTRESN in standard units, LBTOXGR from CTCAE v5.0 where graded.
+
+    A result that was reported but quarantined (implausible, unknown unit) keeps its record with the
+    verbatim in LBORRES and null standard results, so the draw is never lost."""
     frames = []
     for test in lb_tests():
         form = curated.get(test["form"])
         if form is None or form.empty or test["field"] not in form.columns:
             continue
-        rows = with_reference_start(form[form[test["field"]].notna()], dm)
+        collected = form[test["field"]].notna()
+        if f"{test['field']}_orig" in form.columns:
+            # a quarantined value is still a result that was reported: LBORRES keeps it, LBSTRESN is null
+            collected = collected | (form[f"{test['field']}_orig"].astype("string").str.strip().fillna("") != "")
+        rows = with_reference_start(form[collected], dm)
         value = rows[test["field"]].astype("Float64")
         original = rows.get(f"{test['field']}_orig", value.astype("string"))
         term = _TERM_FOR_TEST.get(test["field"])
@@ -52,7 +59,8 @@ def build_lb(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> 
             rows["mrd_result_pct"].notna(), rows["mrd_result_qual"])
         frames.append(rows.assign(
             LBTESTCD=code, LBTEST=name, LBCAT="MEASURABLE RESIDUAL DISEASE", LBSPEC=rows["specimen"],
-            LBORRES=rows["mrd_result"], LBORRESU="%", LBSTRESC=stresc,
+            LBORRES=rows["mrd_result_text"] if "mrd_result_text" in rows.columns else rows["mrd_result"],
+            LBORRESU="%", LBSTRESC=stresc,
             LBSTRESN=rows["mrd_result_pct"].where(rows["mrd_result_censor"].fillna("") == ""), LBSTRESU="%",
             LBMETHOD=lbmethod, LBLLOQ=rows["mrd_lod"], LBTOXGR=pd.NA, LBDTC=rows["lbdtc"]))
     if not frames:
