@@ -1,10 +1,12 @@
-"""Recall per planted defect class and row-level precision of error findings.
+"""Recall per planted defect class, row-level precision of error findings, and what quarantine did.
 
     python bench/defect_detection.py --seed 20261101 --defect-rate 0.03
 
 Recall: a planted defect counts as found when a finding of the rule meant for its class points at the
 same study, subject, field and source row. Precision: share of error findings whose source row carries
-a planted defect (on clean data every error finding is a false positive).
+a planted defect (on clean data every error finding is a false positive). Quarantine: per class, how
+many planted values were nulled (the record stays) and how many records were held back whole (only
+unattributable ones should be), plus the value accounting of the run.
 """
 
 from __future__ import annotations
@@ -45,20 +47,33 @@ def main() -> int:
         run_pipeline(gen.landing, Path(tmp) / "out")
         manifest = pd.read_csv(gen.manifest, dtype=str, keep_default_na=False)
         findings = pd.read_parquet(Path(tmp) / "out" / "findings" / "findings.parquet")
+        nulled = pd.concat([pd.read_parquet(p) for p in (Path(tmp) / "out" / "quarantine").glob("*/values.parquet")],
+                           ignore_index=True)
+        held = pd.concat([pd.read_parquet(p) for p in (Path(tmp) / "out" / "quarantine").glob("*/*.parquet")
+                          if p.name != "values.parquet"], ignore_index=True)
+        accounting = pd.read_parquet(Path(tmp) / "out" / "findings" / "row_accounting.parquet")
         clean = generate(Path(tmp) / "clean", seed=args.seed, defect_rate=0)
         run_pipeline(clean.landing, Path(tmp) / "clean_out")
         clean_findings = pd.read_parquet(Path(tmp) / "clean_out" / "findings" / "findings.parquet")
-    print(f"{'defect class':32} planted  found  recall")
+    print(f"{'defect class':32} planted  found  recall  values nulled  records held back")
     for cls, group in manifest.groupby("defect_class"):
         rule = RULE_FOR_CLASS[cls]
-        found = 0
+        found = values_nulled = records_held = 0
         for _, d in group.iterrows():
             hits = findings[(findings["rule_id"] == rule) & (findings["study"] == d["study"])
                             & (findings["field"] == d["field"]) & (findings["src_file"] == d["file"])]
             if cls != "identifier_column":
                 hits = hits[(hits["subjid"] == d["subjid"]) & hits["src_locator"].map(lambda c, r=d["locator"]: same_row(c, r))]
             found += int(not hits.empty)
-        print(f"{cls:32} {len(group):7d} {found:6d} {found / len(group):7.0%}")
+            at_row = (nulled["src_file"] == d["file"]) & nulled["src_locator"].map(lambda c, r=d["locator"]: same_row(c, r))
+            values_nulled += int((at_row & (nulled["field"] == d["field"])).any())
+            records_held += int(((held["src_file"] == d["file"]) & (held["src_locator"] == d["locator"])
+                                 & (held["subjid"] == d["subjid"])).any())
+        print(f"{cls:32} {len(group):7d} {found:6d} {found / len(group):7.0%} {values_nulled:14d} {records_held:17d}")
+    totals = accounting.drop(columns=["study", "site", "form", "src_file"]).sum()
+    print(f"rows: {totals['rows_in']} in = {totals['rows_curated']} curated + {totals['rows_held_back']} held back; "
+          f"values: {totals['values_read']} read = {totals['values_curated']} curated + {totals['values_nulled']} nulled "
+          f"+ {totals['values_held_back']} in held-back rows; unaccounted {totals['values_unaccounted']}")
     errors = findings[findings["severity"] == "error"]
     explained = sum(
         any(same_row(f["src_locator"], loc) for loc in manifest.loc[manifest["file"] == f["src_file"], "locator"])

@@ -51,7 +51,8 @@ def last_known_alive(dm: pd.DataFrame, sdtm: dict[str, pd.DataFrame]) -> pd.Seri
     last contact (RFPENDTC of a subject not known to have died); death records are not counted."""
     frames = [pd.DataFrame({"USUBJID": dm["USUBJID"], "ADT": analysis_date(dm[c])})
               for c in ("RFICDTC", "RFSTDTC", "RFXENDTC") if c in dm.columns]
-    alive_end = dm["DTHFL"].ne("Y").fillna(True)
+    # RFPENDTC is the death date of a subject who died, but the last contact when that date is unusable
+    alive_end = (dm["DTHFL"].ne("Y") | dm["DTHDTC"].isna() | dm["RFPENDTC"].ne(dm["DTHDTC"])).fillna(True).astype(bool)
     frames.append(pd.DataFrame({"USUBJID": dm.loc[alive_end, "USUBJID"],
                                 "ADT": analysis_date(dm.loc[alive_end, "RFPENDTC"])}))
     for name, columns in _ALIVE_DATES.items():

@@ -95,6 +95,10 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, cause: in
         var_other = np.where(live, ties_other * p["d2"] / p["safe"] ** 2, 0.0)
         variance += (jac_cause * var_cause) @ jac_cause.T + (jac_other * var_other) @ jac_other.T
     head = score[:-1]
-    statistic = float(head @ np.linalg.solve(variance[:-1, :-1], head))
     df = len(levels) - 1
+    try:
+        statistic = float(head @ np.linalg.solve(variance[:-1, :-1], head))
+    except np.linalg.LinAlgError:
+        # no information to compare (e.g. no cause event in a group's risk set): no test, not a crash
+        return GrayTestResult(float("nan"), df, float("nan"), dict(zip(levels.tolist(), score.tolist(), strict=True)))
     return GrayTestResult(statistic, df, float(chi2.sf(statistic, df)), dict(zip(levels.tolist(), score.tolist(), strict=True)))

@@ -1,0 +1,234 @@
+"""Quarantine the value, not the record: one hand-written site transfer with the bad values a trial meets,
+followed through harmonize -> SDTM -> ADaM -> endpoints. Each test asserts what reaches SDTM and ADaM.
+
+DLIPRO site S01, four randomized subjects (HSCT 2025-10-01, randomized 2025-11-01):
+  01-001 PROPH    DLI 2025-11-20 with a CD3+ dose off by 100; last contact blank; aGVHD recorded grade II
+                  whose stages (lower GI stage 2) give grade III; CTCAE grade 1 neutropenia on a day
+                  the ANC (0.4) gives grade 4; a CBC draw with an unreadable Hb.
+  01-002 PROPH    sex blank; DLI on 2025-11-18; death recorded with the impossible date 2025-09-31.
+  01-003 PREEMPT  relapse on 2026-03-29 and death known only to the month (2026-03); a grade 3
+                  thrombocytopenia on a day the platelets (80) give grade 0-1 (the episode's worst grade).
+  01-004 PREEMPT  no DLI (preemptive DLI only follows MRD positivity); alive at last contact 2026-06-30.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from dli_etl.adam.build import build_adam
+from dli_etl.endpoints.protocol import endpoint_table
+from dli_etl.ingest.raw_form import IngestResult, RawForm
+from dli_etl.pipeline import harmonize, map_sdtm
+from dli_etl.release_gates import dm_subjects, endpoint_populations, sdtm_reconciles
+
+STUDY, SITE = "DLIPRO", "S01"
+IDS = ["01-001", "01-002", "01-003", "01-004"]
+
+
+def _raw(form: str, rows: list[dict]) -> RawForm:
+    frame = pd.DataFrame(rows).astype("string")
+    src_file = f"{STUDY}/sites/{SITE}/{form}.xlsx"
+    frame.insert(0, "study", STUDY)
+    frame.insert(1, "site", SITE)
+    frame["src_file"] = src_file
+    frame["src_sha256"] = "0" * 64
+    frame["src_format"] = "xlsx"
+    frame["src_row"] = [str(i + 2) for i in range(len(frame))]
+    frame["src_locator"] = [f"{form}!{r}" for r in frame["src_row"]]
+    frame["row_id"] = src_file + "#" + frame["src_locator"] + "#" + frame["src_row"]
+    fields = [c for c in rows[0] if c != "subjid"]
+    columns = {name: chr(ord("B") + i) for i, name in enumerate(fields)}
+    return RawForm(STUDY, form, "xlsx", src_file, frame.astype("string"), source_columns=columns)
+
+
+def _transfer() -> IngestResult:
+    enrollment = [{"subjid": s, "rficdtc": "2025-09-15", "brthdtc": "1970-05-05", "sex": sex, "diagnosis": "AML",
+                   "disease_status": "RELAPSED", "ph_status": "NEGATIVE", "mrd_1m": "NEGATIVE"}
+                  for s, sex in zip(IDS, ["M", "", "F", "M"], strict=True)]
+    randomization = [{"subjid": s, "randdt": "2025-11-01", "armcd": arm}
+                     for s, arm in zip(IDS, ["PROPH", "PROPH", "PREEMPT", "PREEMPT"], strict=True)]
+    transplant = [{"subjid": s, "hsctdt": "2025-10-01", "donor_type": "MATCHED"} for s in IDS]
+    dli = [{"subjid": "01-001", "dli_round": "1", "dlidt": "2025-11-20", "mnc_dose": "1.0x10^8/kg",
+            "cd3_dose": "3.0x10^5/kg"},
+           {"subjid": "01-002", "dli_round": "1", "dlidt": "2025-11-18", "mnc_dose": "1.0x10^8/kg",
+            "cd3_dose": "3.0x10^7/kg"},
+           {"subjid": "01-003", "dli_round": "1", "dlidt": "2026-01-10", "mnc_dose": "1.0x10^8/kg",
+            "cd3_dose": "3.0x10^7/kg"}]
+    followup = [{"subjid": "01-001", "last_contact": "", "relapse": "N", "relapse_date": "", "death": "N",
+                 "death_date": "", "death_cause": ""},
+                {"subjid": "01-002", "last_contact": "2025-12-20", "relapse": "N", "relapse_date": "", "death": "Y",
+                 "death_date": "2025-09-31", "death_cause": "Infection"},
+                {"subjid": "01-003", "last_contact": "2026-03-29", "relapse": "Y", "relapse_date": "2026-03-29",
+                 "death": "Y", "death_date": "2026-03", "death_cause": "Relapse"},
+                {"subjid": "01-004", "last_contact": "2026-06-30", "relapse": "N", "relapse_date": "", "death": "N",
+                 "death_date": "", "death_cause": ""}]
+    agvhd = [{"subjid": "01-001", "assessment_date": "2025-12-10", "skin_bsa": "", "bilirubin_mg_dl": "",
+              "stool_ml_day": "", "upper_gi_symptoms": "", "skin_stage": "1", "liver_stage": "0", "upper_gi_stage": "0",
+              "lower_gi_stage": "2", "magic_overall_grade": "2"}]
+    cbc = [{"subjid": "01-001", "lbdtc": "2025-12-01", "wbc": "1.2", "anc": "0.4", "hgb": "9.1", "plt": "120",
+            "lym": "0.5"},
+           {"subjid": "01-001", "lbdtc": "2025-12-05", "wbc": "2.0", "anc": "1.1", "hgb": "abc", "plt": "130",
+            "lym": "0.6"},
+           {"subjid": "01-003", "lbdtc": "2026-02-01", "wbc": "3.0", "anc": "1.6", "hgb": "11.0", "plt": "80",
+            "lym": "0.9"}]
+    adverse_event = [{"subjid": "01-001", "aeterm": "Neutrophil count decreased", "aestdt": "2025-12-01",
+                      "aeendt": "", "aetoxgr": "1", "aeser": "N", "aerel": "", "aeout": "", "infection_category": "",
+                      "pathogen": ""},
+                     {"subjid": "01-003", "aeterm": "Platelet count decreased", "aestdt": "2026-02-01",
+                      "aeendt": "", "aetoxgr": "3", "aeser": "N", "aerel": "", "aeout": "", "infection_category": "",
+                      "pathogen": ""}]
+    forms = {"enrollment": enrollment, "randomization": randomization, "transplant": transplant, "dli": dli,
+             "followup": followup, "agvhd": agvhd, "cbc": cbc, "adverse_event": adverse_event}
+    return IngestResult(STUDY, forms=[_raw(form, rows) for form, rows in forms.items()])
+
+
+@pytest.fixture(scope="module")
+def chain():
+    harmonized = harmonize(_transfer())
+    sdtm = map_sdtm(harmonized)
+    adam = build_adam(STUDY, sdtm.domains)
+    return {"h": harmonized, "sdtm": sdtm.domains, "gates": sdtm.gates, "adam": adam,
+            "endpoints": endpoint_table({STUDY: adam})}
+
+
+def _usubjid(subjid: str) -> str:
+    return f"{STUDY}-{SITE}-{subjid}"
+
+
+def _one(frame: pd.DataFrame, subjid: str, **where) -> pd.DataFrame:
+    part = frame[frame["USUBJID"] == _usubjid(subjid)]
+    for column, value in where.items():
+        part = part[part[column] == value]
+    return part
+
+
+def _findings(chain, rule: str, subjid: str) -> pd.DataFrame:
+    f = chain["h"].findings
+    return f[(f["rule_id"] == rule) & (f["subjid"] == subjid)]
+
+
+def test_every_subject_reaches_dm_adsl_and_itt(chain):
+    dm, adsl = chain["sdtm"]["dm"], chain["adam"]["adsl"]
+    assert sorted(dm["USUBJID"]) == [_usubjid(s) for s in IDS]
+    assert sorted(adsl.loc[adsl["ITTFL"] == "Y", "USUBJID"]) == [_usubjid(s) for s in IDS]
+    # safety: any recorded DLI, whatever its dose validity; 01-004 was never infused
+    assert sorted(adsl.loc[adsl["SAFFL"] == "Y", "USUBJID"]) == [_usubjid(s) for s in IDS[:3]]
+    assert all(chain["h"].quarantine[form].empty for form in chain["h"].quarantine)
+    assert all(g.passed for g in chain["gates"])
+
+
+def test_missing_sex_is_u_and_the_subject_stays(chain):
+    assert len(_findings(chain, "REQ-MISSING", "01-002").query("field == 'sex'")) == 1
+    dm = _one(chain["sdtm"]["dm"], "01-002")
+    assert dm["SEX"].tolist() == ["U"]
+    assert _one(chain["adam"]["adsl"], "01-002")["SEX"].tolist() == ["U"]
+
+
+def test_blank_last_contact_keeps_follow_up_from_other_records(chain):
+    assert len(_findings(chain, "REQ-MISSING", "01-001").query("field == 'last_contact'")) == 1
+    adsl = _one(chain["adam"]["adsl"], "01-001")
+    # the latest dated record of 01-001 is the aGVHD assessment on 2025-12-10
+    assert adsl["LSTALVDT"].iloc[0] == pd.Timestamp("2025-12-10")
+    os_ = _one(chain["adam"]["adtte"], "01-001", PARAMCD="OS")
+    assert os_["ANL01FL"].tolist() == ["Y"] and os_["CNSR"].tolist() == [1]
+    assert os_["AVAL"].iloc[0] == (pd.Timestamp("2025-12-10") - pd.Timestamp("2025-11-01")).days
+
+
+def test_invalid_death_date_keeps_the_death(chain):
+    h = chain["h"]
+    nulled = h.quarantined_values[(h.quarantined_values["subjid"] == "01-002")]
+    assert nulled[["field", "verbatim", "rule_ids"]].values.tolist() == [["death_date", "2025-09-31", "DATE-INVALID"]]
+    dm = _one(chain["sdtm"]["dm"], "01-002")
+    assert dm["DTHFL"].tolist() == ["Y"] and dm["DTHDTC"].isna().all()
+    ds = _one(chain["sdtm"]["ds"], "01-002", DSDECOD="DEATH")
+    assert len(ds) == 1 and ds["DSSTDTC"].isna().all()
+    assert len(_one(chain["sdtm"]["dd"], "01-002")) == 1
+    adsl = _one(chain["adam"]["adsl"], "01-002")
+    # no usable date at all: the death is placed on the last date known alive and flagged
+    assert adsl["DTHFL"].tolist() == ["Y"] and adsl["DTHDTF"].tolist() == ["Y"]
+    assert adsl["DTHDT"].iloc[0] == pd.Timestamp("2025-12-20")
+    os_ = _one(chain["adam"]["adtte"], "01-002", PARAMCD="OS")
+    assert os_["CNSR"].tolist() == [0] and os_["ANL01FL"].tolist() == ["Y"]
+
+
+def test_bad_dli_dose_is_nulled_and_the_infusion_stays(chain):
+    f = _findings(chain, "DOSE-POWER-OF-TEN", "01-001")
+    assert f["field"].tolist() == ["cd3_dose"]
+    ex = _one(chain["sdtm"]["ex"], "01-001", EXTRT="DONOR LYMPHOCYTE INFUSION")
+    assert ex["EXSTDTC"].tolist() == ["2025-11-20"] and ex["EXDOSE"].tolist() == [10.0]
+    supp = chain["sdtm"]["suppex"]
+    assert supp[(supp["USUBJID"] == _usubjid("01-001")) & (supp["QNAM"] == "EXCD3DOS")].empty  # the CD3+ dose is null
+    dm = _one(chain["sdtm"]["dm"], "01-001")
+    assert dm["ACTARMCD"].tolist() == ["PROPH"] and dm["ARMNRS"].isna().all()
+    adsl = _one(chain["adam"]["adsl"], "01-001")
+    assert adsl["TRTSDT"].iloc[0] == pd.Timestamp("2025-11-20") and adsl["SAFFL"].tolist() == ["Y"]
+    # 01-004 (PREEMPT, never MRD-positive) follows its arm without a DLI: nobody is "not treated"
+    assert chain["sdtm"]["dm"]["ARMNRS"].isna().all()
+
+
+def test_magic_contradiction_keeps_collected_grade_and_analysis_uses_the_stages(chain):
+    f = _findings(chain, "MAGIC-GRADE-CONTRADICTION", "01-001")
+    assert f[["value", "expected", "action"]].values.tolist() == [["2", "3", "keep"]]
+    fa = _one(chain["sdtm"]["fa"], "01-001")
+    assert fa.loc[fa["FATESTCD"] == "GRADE", "FAORRES"].tolist() == ["2"]
+    assert sorted(fa.loc[fa["FATESTCD"] == "STAGE", "FAORRES"]) == ["0", "0", "1", "2"]
+    event = _one(chain["adam"]["adtte"], "01-001", PARAMCD="AGVHD34")
+    assert event["EVSTAT"].tolist() == [1]
+    assert event["ADT"].iloc[0] == pd.Timestamp("2025-12-10")
+
+
+def test_ctcae_grade_below_the_lab_is_a_query_and_the_ae_stays(chain):
+    f = _findings(chain, "CTCAE-GRADE-CONTRADICTS-LAB", "01-001")
+    assert f[["value", "expected", "action"]].values.tolist() == [["1", "4", "keep"]]
+    ae = _one(chain["sdtm"]["ae"], "01-001")
+    assert ae["AETOXGR"].tolist() == ["1"]
+    assert len(_one(chain["adam"]["adae"], "01-001")) == 1
+
+
+def test_ctcae_grade_above_the_days_lab_is_not_a_contradiction(chain):
+    # the AE grade is the worst over the episode: grade 3 with platelets of 80 that day is no finding
+    assert _findings(chain, "CTCAE-GRADE-CONTRADICTS-LAB", "01-003").empty
+    assert _one(chain["sdtm"]["ae"], "01-003")["AETOXGR"].tolist() == ["3"]
+
+
+def test_one_unreadable_analyte_keeps_the_other_four(chain):
+    f = _findings(chain, "TYPE-NOT-NUMBER", "01-001")
+    assert f["field"].tolist() == ["hgb"]
+    lb = _one(chain["sdtm"]["lb"], "01-001", LBDTC="2025-12-05")
+    assert sorted(lb["LBTESTCD"]) == ["HGB", "LYM", "NEUT", "PLAT", "WBC"]
+    hgb = lb[lb["LBTESTCD"] == "HGB"]
+    assert hgb["LBORRES"].tolist() == ["abc"] and hgb["LBSTRESN"].isna().all()
+    assert lb.loc[lb["LBTESTCD"] == "NEUT", "LBSTRESN"].tolist() == [1.1]
+    assert len(_one(chain["adam"]["adlb"], "01-001")) >= 9  # both draws reach ADLB
+
+
+def test_month_only_death_after_a_relapse_stays_a_relapse(chain):
+    adsl = _one(chain["adam"]["adsl"], "01-003")
+    # 2026-03 imputed to 2026-03-01 would precede the relapse on 2026-03-29: floored at last known alive
+    assert adsl["DTHDT"].iloc[0] == pd.Timestamp("2026-03-29") and adsl["DTHDTF"].tolist() == ["D"]
+    tte = chain["adam"]["adtte"]
+    relapse = _one(tte, "01-003", PARAMCD="RELAPSE")
+    nrm = _one(tte, "01-003", PARAMCD="NRM")
+    assert relapse["EVSTAT"].tolist() == [1] and nrm["EVSTAT"].tolist() == [2]
+
+
+def test_endpoint_n_is_the_itt_population(chain):
+    table = chain["endpoints"]
+    a = table[(table["STUDYID"] == STUDY) & (table["POPULATION"] == "ITT")]
+    assert set(a.loc[a["GROUP"] == "PROPH", "N"]) == {2} and set(a.loc[a["GROUP"] == "PREEMPT", "N"]) == {2}
+    assert endpoint_populations({STUDY: chain["adam"]}, table).passed
+
+
+def test_gates_fail_when_a_record_is_lost(chain):
+    """The gates are not decoration: each fails on a hand-made loss."""
+    h, domains = chain["h"], chain["sdtm"]
+    short_dm = domains["dm"].iloc[1:]
+    gate = dm_subjects(STUDY, h.enrolled, short_dm)
+    assert not gate.passed and gate.findings["value"].tolist() == [_usubjid("01-001")]
+    lost_ex = {**domains, "ex": domains["ex"].iloc[1:]}
+    gate = sdtm_reconciles(STUDY, h.curated, lost_ex)
+    assert not gate.passed and set(gate.findings["field"]) == {"EX"}
+    wrong_n = chain["endpoints"].assign(N=chain["endpoints"]["N"] - 1)
+    gate = endpoint_populations({STUDY: chain["adam"]}, wrong_n)
+    assert not gate.passed and set(gate.findings["rule_id"]) == {"GATE-ENDPOINT-N"}
