@@ -17,6 +17,7 @@ class DliEtlPaths(ConfigurableResource):
 
     Defaults come from ``DLI_LANDING_DIR``, ``DLI_OUTPUT_DIR``, ``DLI_WAREHOUSE_URL`` and
     ``DLI_PROFILES_DIR``; an empty warehouse URL means the embedded SQLite file under the output folder.
+    ``DLI_ALLOW_EMPTY=1`` lets a release drop a study that has no source (refused by default).
     """
 
     landing_dir: str
@@ -25,6 +26,7 @@ class DliEtlPaths(ConfigurableResource):
     profiles_dir: str = ""
     expectations: bool = True
     data_docs: bool = True
+    allow_empty: bool = False  # publish even when a study with data in the live release has no source
 
     def landing(self) -> Path:
         return Path(self.landing_dir)
@@ -43,4 +45,5 @@ class DliEtlPaths(ConfigurableResource):
             warehouse_url=os.environ.get("DLI_WAREHOUSE_URL", ""),
             profiles_dir=os.environ.get("DLI_PROFILES_DIR", ""),
             data_docs=os.environ.get("DLI_DATA_DOCS", "1") not in ("0", "false", "no"),
+            allow_empty=os.environ.get("DLI_ALLOW_EMPTY", "0") in ("1", "true", "yes"),
         )

@@ -48,17 +48,28 @@ def _print_summary(published: dict, out: Path, seconds: float) -> None:
 
 
 def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None, use_dagster: bool,
-         expectations: bool = True, data_docs: bool = True) -> int:
+         expectations: bool = True, data_docs: bool = True, allow_empty: bool = False) -> int:
+    from dli_etl.release_gates import ReleaseBlocked
+    from dli_etl.release_guard import PublishRefused, check_landing, unknown_study_folders
+
     started = time.perf_counter()
     if not landing.exists():
         print(f"error: landing folder {landing} does not exist (try: dli-etl generate --out {landing.parent})",
               file=sys.stderr)
         return 2
+    unknown = unknown_study_folders(landing)
+    if unknown:
+        print(f"warning: {landing} has folder(s) for unknown studies, not read: {', '.join(unknown)}", file=sys.stderr)
+    try:
+        check_landing(landing, out, allow_empty)
+    except PublishRefused as refused:
+        print(f"error: {refused}", file=sys.stderr)
+        return 3
     if use_dagster:
         from dli_etl.orchestrate import materialize_all
 
         print("running the Dagster asset graph in process (ingest -> harmonize -> sdtm -> publish) ...", flush=True)
-        run = materialize_all(landing, out, warehouse, profiles, expectations, data_docs)
+        run = materialize_all(landing, out, warehouse, profiles, expectations, data_docs, allow_empty)
         if not run.success or run.published is None:
             print(f"run {run.run_id} failed at: {', '.join(run.failed_steps) or 'unknown step'}", file=sys.stderr)
             failed_checks = [k for k, ok in run.check_results.items() if not ok]
@@ -68,13 +79,12 @@ def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None,
         _print_summary(run.published, out, time.perf_counter() - started)
         return 0
     from dli_etl.pipeline import run_pipeline
-    from dli_etl.release_gates import ReleaseBlocked
 
     try:
         summary = run_pipeline(landing, out, warehouse, profiles, echo=lambda m: print(f"  {m}", flush=True),
-                               expectations=expectations, data_docs=data_docs)
-    except ReleaseBlocked as blocked:
-        print(f"error: {blocked}", file=sys.stderr)
+                               expectations=expectations, data_docs=data_docs, allow_empty=allow_empty)
+    except (ReleaseBlocked, PublishRefused) as refused:
+        print(f"error: {refused}", file=sys.stderr)
         return 3
     published = {"run_id": summary.run_id, "subjects": summary.subjects, "accounting": summary.accounting.to_dict("records"),
                  "findings_by_severity": summary.findings_by_severity, "report": str(summary.report),
@@ -107,6 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--no-dagster", action="store_true", help="run the plain-Python pipeline instead of the Dagster graph")
     run.add_argument("--no-expectations", action="store_true", help="skip the Great Expectations suites on SDTM")
     run.add_argument("--no-data-docs", action="store_true", help="run the suites but do not render GX Data Docs")
+    run.add_argument("--allow-empty", action="store_true",
+                     help="publish even if a study that has data in the live release has no source this run "
+                          "(default: refuse, and change nothing)")
 
     demo = sub.add_parser("demo", help="generate synthetic data, then run the full pipeline on it")
     demo.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
@@ -133,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         return _run(result.landing, args.out, args.warehouse, None, not args.no_dagster, not args.no_expectations,
                     not args.no_data_docs)
     return _run(args.landing, args.out, args.warehouse, args.profiles, not args.no_dagster, not args.no_expectations,
-                not args.no_data_docs)
+                not args.no_data_docs, args.allow_empty)
 
 
 if __name__ == "__main__":

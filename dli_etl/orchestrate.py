@@ -22,7 +22,7 @@ class OrchestratedRun:
 
 def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
                     profiles_dir: Path | None = None, expectations: bool = True,
-                    data_docs: bool = True) -> OrchestratedRun:
+                    data_docs: bool = True, allow_empty: bool = False) -> OrchestratedRun:
     """Materialize the graph once, the way the sensor and automation would: one run per study x site
     partition, one per study, then the release. Returns the published summary or the failing steps."""
     from dagster import DagsterInstance
@@ -44,7 +44,7 @@ def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
         config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     paths = DliEtlPaths(landing_dir=str(Path(landing).resolve()), output_dir=str(out),
                         warehouse_url=warehouse_url or "", profiles_dir=str(profiles_dir or ""),
-                        expectations=expectations, data_docs=data_docs)
+                        expectations=expectations, data_docs=data_docs, allow_empty=allow_empty)
     defs = build_definitions(paths)
     quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
     sites = sorted(landing_sites(paths.landing(), STUDIES, load_profiles(profiles_dir)))

@@ -48,6 +48,7 @@ from dli_etl.release_gates import (
     endpoint_populations,
     sdtm_reconciles,
 )
+from dli_etl.release_guard import check_landing, check_read
 from dli_etl.report import render_report, write_findings_xlsx
 from dli_etl.run_manifest import code_versions, output_files
 from dli_etl.sdtm.build import LINEAGE_TABLES, build_sdtm
@@ -248,10 +249,14 @@ def output_tables(runs: list[StudyRun], analysis: Analysis | None = None,
 
 def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url: str | None = None,
                   run_id: str | None = None, state: QueryState | None = None,
-                  analysis: Analysis | None = None) -> RunSummary:
+                  analysis: Analysis | None = None, allow_empty: bool = False) -> RunSummary:
     """Publish one run: Parquet, triage workbooks, report, submission files and manifest into the run's
-    release folder, SQL tables in one transaction, then switch the release live (see ``publish``)."""
+    release folder, SQL tables in one transaction, then switch the release live (see ``publish``).
+
+    Refuses (``PublishRefused``) when a study with data in the live release had no readable source this
+    run, unless ``allow_empty``; raises ``ReleaseBlocked`` when a release gate fails."""
     out = Path(out)
+    check_read({r.study: sum(f.status == "read" for f in r.ingest.files) for r in runs}, out, allow_empty)
     run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     state = state or QueryState()
     analysis = analysis or analyse(runs)
@@ -259,7 +264,9 @@ def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url:
     if not all(g.passed for g in gates):
         raise ReleaseBlocked(gates)
     parquet, sql = output_tables(runs, analysis)
-    queries, new_history = update_queries(state.previous, parquet["findings/findings"], state.responses, run_id)
+    read_files = {f.path for r in runs for f in r.ingest.files if f.status == "read"}
+    queries, new_history = update_queries(state.previous, parquet["findings/findings"], state.responses, run_id,
+                                          read_files=read_files, studies_read={r.study for r in runs})
     history = pd.concat([state.history, new_history], ignore_index=True) if not state.history.empty else new_history
     sql["queries"] = queries
     sql["query_history"] = history
@@ -355,13 +362,16 @@ def redact_url(url: str) -> str:
 
 
 def run_pipeline(landing: Path, out: Path, warehouse_url: str | None = None, profiles_dir: Path | None = None,
-                 echo: Echo | None = None, expectations: bool = True, data_docs: bool = True) -> RunSummary:
+                 echo: Echo | None = None, expectations: bool = True, data_docs: bool = True,
+                 allow_empty: bool = False) -> RunSummary:
     """Run every step for both studies without Dagster.
 
     ``expectations``: run the Great Expectations suites on SDTM (a few seconds); ``data_docs``: also
-    render their Data Docs (slower).
+    render their Data Docs (slower). ``allow_empty``: publish even when a study that has data in the live
+    release has no source this run (otherwise ``PublishRefused`` and nothing changes).
     """
     say = echo or (lambda _msg: None)
+    check_landing(landing, out, allow_empty)
     profiles = load_profiles(profiles_dir)
     state = query_state(landing, out, warehouse_url)
     runs = []
@@ -376,4 +386,4 @@ def run_pipeline(landing: Path, out: Path, warehouse_url: str | None = None, pro
             sdtm = check_expectations(study, sdtm, out, data_docs)
         runs.append(study_run(ingested, harmonized, sdtm))
     say("publish")
-    return write_outputs(runs, out, landing, warehouse_url, state=state)
+    return write_outputs(runs, out, landing, warehouse_url, state=state, allow_empty=allow_empty)

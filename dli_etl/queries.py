@@ -33,12 +33,20 @@ QUERY_COLUMNS = ("query_id", "study", "site", "subjid", "form", "field", "rule_i
                  "status_changed_run", "times_reopened")
 HISTORY_COLUMNS = ("run_id", "query_id", "from_status", "to_status", "reason", "response")
 _CONFIRMED = re.compile(r"confirm(?:ed)?\s+correct|value\s+is\s+correct|确认无误|数据正确", re.IGNORECASE)
+# "We cannot confirm correct value yet", "无法确认无误": a negated confirmation must never accept a query
+_NEGATED = re.compile(r"\b(?:not|cannot|unable|never|no)\b|n't\b|无法|不能|不是|尚未|未能|没有|不(?!错)", re.IGNORECASE)
 _SHEET = "Queries"
 _WORKBOOK_COLUMNS = (("Query ID", "query_id", 16), ("Status", "status", 11), ("Response", "response", 40),
                      ("Subject", "subjid", 11), ("Form", "form", 13), ("Field", "field", 16), ("Value", "value", 18),
                      ("Problem", "message", 70), ("Rule", "rule_id", 26), ("Severity", "severity", 9),
                      ("Source file", "src_file", 36), ("Source cell", "src_locator", 40),
                      ("Open since run", "first_seen_run", 22))
+
+
+def confirms(text: str) -> bool:
+    """True when a site's answer confirms the value as correct, in English or Chinese, and says nothing
+    that negates it ("cannot confirm", "not correct", "无法确认")."""
+    return bool(_CONFIRMED.search(text)) and not _NEGATED.search(text)
 
 
 def empty_queries() -> pd.DataFrame:
@@ -94,13 +102,17 @@ def read_responses(study_landing: Path) -> pd.DataFrame:
 def accepted_ids(previous: pd.DataFrame, responses: pd.DataFrame) -> set[str]:
     """Queries that are (or now become) accepted: their rows are released from quarantine."""
     accepted = set(previous.loc[previous["status"] == ACCEPTED, "query_id"])
-    confirmed = responses[responses["response"].fillna("").str.contains(_CONFIRMED)]
+    confirmed = responses[responses["response"].fillna("").map(confirms)]
     return accepted | set(confirmed["query_id"])
 
 
 def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd.DataFrame,
-                   run_id: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """New query state and this run's history rows."""
+                   run_id: str, read_files: set[str] | None = None,
+                   studies_read: set[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """New query state and this run's history rows.
+
+    A query whose problem is gone closes itself only when its source was read this run
+    (``read_files``, ``studies_read``; None = everything was read): a file that did not come is not a fix."""
     prev = previous.set_index("query_id") if not previous.empty else empty_queries().set_index("query_id")
     answers = responses.set_index("query_id") if not responses.empty else None
     # info findings (e.g. documented sponsor CT extensions) are notes for the standards team, not site queries
@@ -131,7 +143,7 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
             answer = answers.loc[qid]
             text = "" if pd.isna(answer["response"]) else str(answer["response"])
             site_status = str(answer["site_status"]).strip().capitalize()
-            if text and _CONFIRMED.search(text):
+            if text and confirms(text):
                 new, reason, response = ACCEPTED, "site confirmed the value is correct", text
             elif site_status == CLOSED:
                 new, reason = OPEN, "site marked it closed but the problem is still in the data"
@@ -148,6 +160,12 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
                      "status_changed_run": changed, "times_reopened": reopened})
     for qid, old_row in prev.iterrows():
         if qid in current.index:
+            continue
+        source = "" if pd.isna(old_row["src_file"]) else str(old_row["src_file"])
+        unread = (studies_read is not None and str(old_row["study"]) not in studies_read) or (
+            read_files is not None and source != "" and source not in read_files)
+        if unread:
+            rows.append({"query_id": qid, **{c: old_row[c] for c in QUERY_COLUMNS if c != "query_id"}})
             continue
         old = str(old_row["status"])
         new = CLOSED

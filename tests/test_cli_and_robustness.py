@@ -100,3 +100,46 @@ def test_module_entry_point():
     out = subprocess.run([sys.executable, "-m", "dli_etl.cli", "generate", "--help"], capture_output=True, text=True,
                          check=True).stdout
     assert "--seed" in out
+
+
+def test_empty_landing_over_a_release_changes_nothing(run_defects, tmp_path, capsys):
+    """A wrong or empty --landing must not replace a release that has both studies with an empty one."""
+    import sqlite3
+
+    out = tmp_path / "out"
+    shutil.copytree(run_defects.out, out, symlinks=True)
+    live = (out / "current").readlink()
+    with sqlite3.connect(out / "warehouse.sqlite") as con:
+        before = {t: con.execute(f"select * from {t} order by 1").fetchall() for t in ("sdtm_dm", "queries", "query_history")}
+    landing = tmp_path / "landing"
+    (landing / "DLIPROX").mkdir(parents=True)  # a typo'd study folder
+    code = main(["run", "--landing", str(landing), "--out", str(out), "--no-dagster"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 3
+    assert any("DLIPROX" in line for line in err), err
+    refusal = [line for line in err if line.startswith("error:")]
+    assert len(refusal) == 1 and "DLIPRO" in refusal[0] and "--allow-empty" in refusal[0]
+    assert (out / "current").readlink() == live
+    with sqlite3.connect(out / "warehouse.sqlite") as con:
+        after = {t: con.execute(f"select * from {t} order by 1").fetchall() for t in before}
+    assert after == before
+    assert sorted(p.name for p in (out / "runs").iterdir()) == sorted(p.name for p in (run_defects.out / "runs").iterdir())
+
+
+def test_a_query_whose_source_was_not_read_is_not_closed():
+    from dli_etl.queries import empty_queries, update_queries
+
+    previous = empty_queries()
+    previous.loc[0] = {"query_id": "F-1", "study": "DLIPRO", "site": "S01", "subjid": "01-001", "form": "cbc",
+                       "field": "hgb", "rule_id": "LAB-IMPLAUSIBLE", "severity": "error", "category": "plausibility",
+                       "value": "250", "message": "m", "src_file": "DLIPRO/sites/S01/a.xlsx", "src_locator": "CBC!F2",
+                       "status": "Open", "response": "", "first_seen_run": "r1", "last_seen_run": "r1",
+                       "status_changed_run": "r1", "times_reopened": 0}
+    no_findings = pd.DataFrame(columns=["finding_id", "severity"])
+    responses = pd.DataFrame(columns=["query_id", "site_status", "response", "response_file"])
+    kept, history = update_queries(previous, no_findings, responses, "r2", read_files={"DLIPRO/sites/S02/b.xlsx"},
+                                   studies_read={"DLIPRO"})
+    assert kept["status"].tolist() == ["Open"] and history.empty
+    closed, history = update_queries(previous, no_findings, responses, "r2", read_files={"DLIPRO/sites/S01/a.xlsx"},
+                                     studies_read={"DLIPRO"})
+    assert closed["status"].tolist() == ["Closed"] and history["to_status"].tolist() == ["Closed"]

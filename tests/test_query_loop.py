@@ -142,3 +142,19 @@ def test_triage_workbook_is_ready_to_send(transfers):
     assert validations and validations[0].formula1 == '"Open,Answered,Closed"'
     statuses = {ws.cell(row=r, column=2).value for r in range(2, ws.max_row + 1)}
     assert statuses <= {"Open", "Answered"}  # closed and accepted queries are not sent again
+
+
+@pytest.mark.parametrize(("answer", "accepted"), [
+    ("Confirmed correct: value re-checked against the lab report", True),
+    ("确认无误", True),
+    ("数据正确，已核对原始记录", True),
+    ("We cannot confirm correct value yet, the lab is re-testing", False),
+    ("Value is not correct, will send a corrected export", False),
+    ("无法确认无误，需要实验室复查。", False),
+    ("尚未确认无误", False),
+    ("Will check with the ward next week", False),
+])
+def test_only_an_unnegated_confirmation_accepts(answer, accepted):
+    from dli_etl.queries import confirms
+
+    assert confirms(answer) is accepted
