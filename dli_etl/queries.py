@@ -102,8 +102,10 @@ def read_responses(study_landing: Path) -> pd.DataFrame:
 def accepted_ids(previous: pd.DataFrame, responses: pd.DataFrame) -> set[str]:
     """Queries that are (or now become) accepted: their rows are released from quarantine."""
     accepted = set(previous.loc[previous["status"] == ACCEPTED, "query_id"])
-    confirmed = responses[responses["response"].fillna("").map(confirms)]
-    return accepted | set(confirmed["query_id"])
+    if responses.empty:
+        return accepted
+    confirmed = responses["response"].fillna("").map(confirms).astype(bool)
+    return accepted | set(responses.loc[confirmed, "query_id"])
 
 
 def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd.DataFrame,

@@ -42,6 +42,7 @@ def _study_a() -> dict[str, pd.DataFrame]:
     dli = [i for i in ids if i != ids[4]]
     ex = pd.DataFrame({"USUBJID": dli, "EXTRT": "DONOR LYMPHOCYTE INFUSION", "EXSTDTC": _day(10), "EXENDTC": _day(10)})
     rs = pd.DataFrame({"USUBJID": [ids[0], ids[3], ids[2]], "RSORRES": ["RELAPSE", "RELAPSE", "CR"],
+                       "RSSTRESC": ["RELAPSED DISEASE FROM CR", "RELAPSED DISEASE FROM CR", "CR"],
                        "RSDTC": [_day(100), _day(300), _day(90)]})
     fa = pd.DataFrame({"USUBJID": [ids[5], ids[5]], "FAOBJ": "ACUTE GRAFT VERSUS HOST DISEASE",
                        "FATESTCD": ["GRADE", "STAGE"], "FASTRESC": ["3", "2"], "FADTC": _day(30)})
@@ -156,6 +157,7 @@ def _study_b() -> dict[str, pd.DataFrame]:
     ds = pd.DataFrame({"USUBJID": ids, "DSDECOD": "INFORMED CONSENT OBTAINED", "DSSTDTC": _day(0)})
     rs = pd.DataFrame({"USUBJID": [ids[0], ids[0], ids[1], ids[1], ids[2], ids[3], ids[3]],
                        "RSORRES": ["CR", "RELAPSE", "NR", "PR", "NR", "CR", "PR"],
+                       "RSSTRESC": ["CR", "RELAPSED DISEASE FROM CR", "NR", "PR", "NR", "CR", "PR"],
                        "RSDTC": [_day(85), _day(200), _day(30), _day(95), _day(150), _day(70), _day(100)]})
     return {"dm": dm, "ds": ds, "rs": rs, "pr": pd.DataFrame(columns=["USUBJID", "PRSTDTC"]),
             "ex": pd.DataFrame(columns=["USUBJID", "EXTRT", "EXSTDTC", "EXENDTC"])}
@@ -175,6 +177,28 @@ def test_response_at_three_months_best_response_and_orr_by_hand():
     # DFS runs from the first CR: B1 relapses 115 days after CR on day 85; B2 never had CR
     assert (dfs.loc["DLIPLX-JLU-001", "AVAL"], dfs.loc["DLIPLX-JLU-001", "CNSR"]) == (115, 0)
     assert dfs.loc["DLIPLX-JLU-002", "ANL01FL"] == "N" and dfs.loc["DLIPLX-JLU-002", "ANLREAS"] == "NO COMPLETE REMISSION"
+
+
+def test_dfs_takes_the_first_relapse_after_cr():
+    """B4 relapses on day 50, reaches CR on day 70 and relapses again on day 300: DFS (from CR, clinical.md
+    section 5) ends with the relapse on day 300, 230 days after the CR, not with the one before it."""
+    sdtm = _study_b()
+    extra = pd.DataFrame({"USUBJID": ["DLIPLX-JLU-004"] * 2, "RSORRES": ["RELAPSE", "RELAPSE"],
+                          "RSSTRESC": ["RELAPSED DISEASE", "RELAPSED DISEASE FROM CR"], "RSDTC": [_day(50), _day(300)]})
+    sdtm["rs"] = pd.concat([sdtm["rs"], extra], ignore_index=True)
+    adtte = build_adam("DLIPLX", sdtm)["adtte"].set_index(["USUBJID", "PARAMCD"])
+    dfs = adtte.loc[("DLIPLX-JLU-004", "DFS")]
+    assert (dfs["ANL01FL"], dfs["AVAL"], dfs["CNSR"]) == ("Y", 230, 0)
+    # LFS counts from enrollment: the first relapse (day 50) ends it
+    assert adtte.loc[("DLIPLX-JLU-004", "LFS"), "AVAL"] == 50
+
+
+def test_adtte_reads_the_standardized_response():
+    """A collected response the site wrote its own way ("relapse", "Rezidiv") is placed by RSSTRESC."""
+    sdtm = _study_b()
+    sdtm["rs"] = sdtm["rs"].assign(RSORRES=sdtm["rs"]["RSORRES"].replace({"RELAPSE": "recidive"}))
+    dfs = build_adam("DLIPLX", sdtm)["adtte"].set_index(["USUBJID", "PARAMCD"]).loc[("DLIPLX-JLU-001", "DFS")]
+    assert (dfs["AVAL"], dfs["CNSR"]) == (115, 0)
 
 
 def test_partial_dates_are_imputed_only_with_a_flag():

@@ -14,12 +14,16 @@ ADAE_COLUMNS = ("STUDYID", "USUBJID", "SITEID", "ARMCD", "ARM", "AESEQ", "AETERM
                 "AOCCPFL", "AOCCIFL")
 
 
-def infection_category(aedecod: pd.Series, aecat: pd.Series) -> pd.Series:
-    """BACTERIAL, VIRAL or FUNGAL from the spec's term list; UNSPECIFIED for other infections; empty otherwise."""
+def infection_category(aedecod: pd.Series, aecat: pd.Series, collected: pd.Series | None = None) -> pd.Series:
+    """BACTERIAL, VIRAL or FUNGAL for infection AEs: the category the site collected (SUPPAE INFCAT) when
+    there is one, else the spec's CTCAE term list (a term such as "Lung infection" says nothing about the
+    pathogen), else UNSPECIFIED; empty for AEs that are not infections."""
     categories = load_spec("endpoints")["infection_categories"]
     is_infection = aecat.astype("string").str.upper().eq("INFECTION").fillna(False)
-    mapped = aedecod.astype(object).map(categories).fillna("UNSPECIFIED")
-    return mapped.where(is_infection.to_numpy(), "")
+    mapped = aedecod.astype(object).map(categories)
+    if collected is not None:
+        mapped = collected.astype(object).where(collected.notna() & (collected.astype("string") != ""), mapped)
+    return mapped.fillna("UNSPECIFIED").where(is_infection.to_numpy(), "")
 
 
 def _worst_flag(frame: pd.DataFrame, keys: list[str]) -> pd.Series:
@@ -50,7 +54,15 @@ def build_adae(adsl: pd.DataFrame, sdtm: dict[str, pd.DataFrame]) -> pd.DataFram
     out["TRTEMFL"] = np.where(emergent, "Y", "N")
     related = ae["AEREL"].astype("string").str.upper().eq("RELATED").fillna(False)
     out["TRAE1MFL"] = np.where(emergent & related & (out["ADY"] <= window).fillna(False), "Y", "N")
-    out["INFCAT"] = infection_category(ae["AEDECOD"], ae["AECAT"])
+    supp = sdtm.get("suppae", pd.DataFrame())
+    collected = None
+    if not supp.empty:
+        infcat = supp[supp["QNAM"] == "INFCAT"].drop_duplicates(["USUBJID", "IDVARVAL"])
+        keys = zip(infcat["USUBJID"], infcat["IDVARVAL"].astype(str), strict=True)
+        by_record = dict(zip(keys, infcat["QVAL"], strict=True))
+        collected = pd.Series([by_record.get((u, str(int(s))) if pd.notna(s) else None)
+                               for u, s in zip(ae["USUBJID"], ae["AESEQ"], strict=True)], index=ae.index, dtype="string")
+    out["INFCAT"] = infection_category(ae["AEDECOD"], ae["AECAT"], collected)
     out["INFFL"] = np.where(out["INFCAT"] != "", "Y", "N")
     out["AOCCPFL"] = _worst_flag(out, ["USUBJID", "AEDECOD"])
     infections = out[out["INFFL"] == "Y"]

@@ -31,10 +31,17 @@ def _first_after(dates: pd.DataFrame, origin: pd.Series) -> pd.Series:
     return kept.groupby("USUBJID")["ADT"].min()
 
 
+# standardized responses (RSSTRESC, CDISC ONCRSR): what counts as a relapse and as complete remission
+RELAPSE_RESPONSES = ("RELAPSED DISEASE FROM CR", "RELAPSED DISEASE")
+CR_RESPONSES = ("CR",)
+
+
 def _rs_dates(rs: pd.DataFrame, responses: tuple[str, ...]) -> pd.DataFrame:
+    """Dates of RS records whose standardized result (RSSTRESC, not the collected RSORRES) is one of
+    ``responses``."""
     if rs.empty:
         return pd.DataFrame(columns=["USUBJID", "ADT"])
-    part = rs[rs["RSORRES"].astype("string").str.upper().isin(responses)]
+    part = rs[rs["RSSTRESC"].astype("string").isin(responses)]
     date, _ = imputed_date(part["RSDTC"])
     return pd.DataFrame({"USUBJID": part["USUBJID"].astype(object).to_numpy(), "ADT": date.to_numpy()})
 
@@ -94,8 +101,11 @@ def subject_events(adsl: pd.DataFrame, sdtm: dict[str, pd.DataFrame]) -> pd.Data
     rs, fa = sdtm.get("rs", pd.DataFrame()), sdtm.get("fa", pd.DataFrame())
     origin = adsl.set_index("USUBJID")["ORIGDT"]
     events = adsl[["STUDYID", "USUBJID", "SITEID", "ARMCD", "ARM", "ORIGDT", "HSCTDT", "LSTALVDT", "DTHDT", "DTHDTF"]].copy()
-    events["RELAPSEDT"] = _per_subject(adsl, _first_after(_rs_dates(rs, ("RELAPSE",)), origin))
-    events["CRDT"] = _per_subject(adsl, _first_after(_rs_dates(rs, ("CR",)), origin))
+    relapses = _rs_dates(rs, RELAPSE_RESPONSES)
+    events["RELAPSEDT"] = _per_subject(adsl, _first_after(relapses, origin))
+    events["CRDT"] = _per_subject(adsl, _first_after(_rs_dates(rs, CR_RESPONSES), origin))
+    # DFS counts the first relapse after the complete remission it starts from, not one before it
+    events["CRRELDT"] = _per_subject(adsl, _first_after(relapses, events.set_index("USUBJID")["CRDT"]))
     events["AGVHDDT"] = _per_subject(adsl, _first_after(_agvhd_dates(fa, {1, 2, 3, 4}), origin))
     events["AGVHD24DT"] = _per_subject(adsl, _first_after(_agvhd_dates(fa, {2, 3, 4}), origin))
     events["AGVHD34DT"] = _per_subject(adsl, _first_after(_agvhd_dates(fa, {3, 4}), origin))
@@ -123,6 +133,8 @@ def _parameter(events: pd.DataFrame, paramcd: str) -> pd.DataFrame:
     elif paramcd in ("LFS", "DFS"):
         if paramcd == "DFS":
             start = events["CRDT"]
+            relapse = events["CRRELDT"]
+            death = death.where(death >= start)
         first = _earliest(relapse, death)
         adt = first.fillna(end)
         status[first.notna()] = 1

@@ -26,6 +26,11 @@ from dli_etl.harmonize.quarantine import (
 from dli_etl.ingest.raw_form import IngestResult
 from dli_etl.lineage import cell_locator
 from dli_etl.rules.ctcae_consistency import ctcae_findings
+from dli_etl.rules.death_consistency import (
+    after_last_contact_findings,
+    death_without_fatal_ae_findings,
+    recovered_after_death_findings,
+)
 from dli_etl.rules.dli_dose import dose_findings
 from dli_etl.rules.eligibility import consent_after_hsct_findings, eligibility_findings
 from dli_etl.rules.gvhd_consistency import magic_findings, nih_findings
@@ -185,9 +190,8 @@ def _with_mrd_positivity(form: str, quarantined: QuarantinedForm, studies: dict)
     """MRD positivity is derived after quarantine, so a nulled result gives no positivity."""
     if form != "mrd":
         return quarantined
-    thresholds = {k: float(v) for k, v in studies["mrd_positivity_threshold_pct"].items()}
     curated = quarantined.curated
-    return QuarantinedForm(curated.assign(mrd_positive=mrd_positivity_column(curated, thresholds)),
+    return QuarantinedForm(curated.assign(mrd_positive=mrd_positivity_column(curated, studies["mrd_positivity"])),
                            quarantined.held_back, quarantined.nulled)
 
 
@@ -204,6 +208,14 @@ def _clinical_findings(study: str, params: dict, frames: dict[str, pd.DataFrame]
     for form, date_field in _DATED_FORMS.items():
         if form in frames:
             out += after_death_findings(frames[form], form, date_field, deaths, locate_for(form))
+            out += after_last_contact_findings(frames[form], form, date_field, followup, locate_for(form))
+    ae = frames.get("adverse_event", empty)
+    if not ae.empty:
+        out += after_death_findings(ae, "adverse_event", "aeendt", deaths, locate_for("adverse_event"))
+        out += recovered_after_death_findings(ae, deaths, locate_for("adverse_event"))
+    if not followup.empty:
+        out += death_without_fatal_ae_findings(followup, ae, load_spec("studies")["disease_death_causes"],
+                                               locate_for("followup"))
     for form, (start, end) in _START_END.items():
         if form in frames:
             out += end_before_start_findings(frames[form], form, start, end, locate_for(form))

@@ -13,8 +13,10 @@ from dli_etl.sdtm.events import build_ae
 from dli_etl.sdtm.ex import build_ex
 from dli_etl.sdtm.findings_domains import build_lb
 from dli_etl.sdtm.mapping_spec import map_domain
+from dli_etl.sdtm.response import code_relapse_origin
 from dli_etl.sdtm.special_purpose import build_dv, build_relrec, build_sv
 from dli_etl.sdtm.trial_design import build_trial_design
+from dli_etl.specs import load_spec
 
 LINEAGE_TABLES = ("ex_lineage", "lineage")
 _EPOCH_DATES = {"ex": "EXSTDTC", "ae": "AESTDTC", "lb": "LBDTC", "cm": "CMSTDTC", "ds": "DSSTDTC", "dv": "DVSTDTC",
@@ -53,6 +55,7 @@ def build_sdtm(study: str, curated: dict[str, pd.DataFrame], findings_so_far: pd
         if supp is not None:
             spec_driven[f"supp{domain.lower()}"] = supp
         findings += unmapped
+    spec_driven["rs"] = code_relapse_origin(spec_driven["rs"], bool(load_spec("studies")[study].get("in_cr_at_entry")))
     domains = {
         **build_trial_design(study), "dm": dm, **spec_driven, "ex": ex, "suppex": suppex,
         "lb": build_lb(study, curated, dm), "ae": ae, "suppae": suppae, "sv": build_sv(study, curated, dm),

@@ -207,6 +207,30 @@ def _infections(rng: np.random.Generator, start: date, last: date) -> list[dict]
     return out
 
 
+# a death not from the disease is reported as a fatal (grade 5) adverse event on the death date
+_FATAL_AE = {"INFECTION": ("Sepsis", "BACTERIAL", "Klebsiella pneumoniae"),
+             "GVHD": ("Immune system disorders - Other, specify", "", ""),
+             "ORGAN FAILURE": ("Multi-organ failure", "", "")}
+
+
+def _ongoing_at_end(ae: dict, last: date) -> dict:
+    """An AE still going on at the end of follow-up (death or last contact) has no end date and has not
+    recovered: nothing resolves after a death."""
+    end = ae.get("aeendt")
+    if isinstance(end, date) and end >= last:
+        return {**ae, "aeendt": None, "aeout": "NOT RECOVERED/NOT RESOLVED"}
+    return ae
+
+
+def _fatal_ae(cause: str | None, when: date | None) -> list[dict]:
+    """The grade 5 AE of a non-disease death (drawn without the random stream, so nothing else moves)."""
+    if cause is None or when is None or cause.upper() not in _FATAL_AE:
+        return []
+    term, category, pathogen = _FATAL_AE[cause.upper()]
+    return [{"aeterm": term, "aestdt": when, "aeendt": when, "aetoxgr": 5, "aeser": "Y", "aerel": "NOT RELATED",
+             "aeout": "FATAL", "infection_category": category, "pathogen": pathogen}]
+
+
 def _outcome(rng: np.random.Generator, origin: date, relapse_rate_1y: float, nrm_rate_1y: float):
     """Relapse day, death day (from origin) with death after relapse likely; exponential hazards."""
     relapse_t = rng.exponential(365 / -np.log(1 - relapse_rate_1y))
@@ -307,7 +331,7 @@ def build_study_a(rng: np.random.Generator, n_subjects: int = 200) -> SourceBund
         _write_labs(bundle, rng, site, subjid, hsct, last, dli_days, mrd_positive_from, relapse_hsct,
                     liver_by_day, aes)
         for ae in aes:
-            bundle.add("adverse_event", subjid, **ae)
+            bundle.add("adverse_event", subjid, **_ongoing_at_end(ae, last))
         three_m = _day(rand, 90)
         if three_m <= last:
             relapsed_by = relapse_d is not None and relapse_d <= 90
@@ -319,6 +343,9 @@ def build_study_a(rng: np.random.Generator, n_subjects: int = 200) -> SourceBund
                    death_date=_day(rand, death_d) if death_d is not None else None,
                    death_cause=("RELAPSE" if relapse_d is not None else str(rng.choice(["INFECTION", "GVHD", "ORGAN FAILURE"])))
                    if death_d is not None else None)
+        death = bundle.forms["followup"][-1]
+        for ae in _fatal_ae(death["death_cause"], death["death_date"]):
+            bundle.add("adverse_event", subjid, **ae)
     return bundle
 
 
@@ -378,8 +405,10 @@ def build_study_b(rng: np.random.Generator, n_subjects: int = 28) -> SourceBundl
         relapse_hsct = (consent - hsct).days + relapse_d if relapse_d is not None else None
         _write_labs(bundle, rng, "JLU", subjid, hsct, last, dli_days_from_hsct,
                     dli_days_from_hsct[0] - 10 if dli_days_from_hsct else None, relapse_hsct, {}, aes)
+        if death_d is not None and relapse_d is None:
+            aes.extend(_fatal_ae("INFECTION", _day(consent, death_d)))
         for ae in aes:
-            bundle.add("adverse_event", subjid, **ae, _event="followup_arm_1")
+            bundle.add("adverse_event", subjid, **_ongoing_at_end(ae, last), _event="followup_arm_1")
         three_m = _day(consent, 90)
         if three_m <= last:
             shown = {"CR_MRDPOS": "CR"}.get(response, response)
