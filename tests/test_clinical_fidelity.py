@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
+import pytest
 
 from dli_etl.adam.adae import build_adae
 
@@ -104,3 +107,80 @@ def test_ae_end_after_death_is_flagged():
     ae = _rows("adverse_event", [{"subjid": "01-001", "aeendt": "2026-03-18"}, {"subjid": "01-001", "aeendt": "2026-03-10"}])
     found = after_death_findings(ae, "adverse_event", "aeendt", deaths, _locate)
     assert [(f.rule_id, f.value) for f in found] == [("ORDER-AFTER-DEATH", "2026-03-18")]
+
+
+@pytest.mark.parametrize(("text", "cells_per_kg"), [
+    ("3.0×10^7/kg", 3.0e7), ("1x10^8/kg", 1e8), ("1*10^8/kg", 1e8), ("1.0×10⁸/kg", 1e8),  # clinical.md 7.2
+    ("３.０×１０^７／ｋｇ（受者体重）", 3.0e7),  # full-width, per kg recipient
+    ("3,0x10^7/kg", 3.0e7),                     # decimal comma in the mantissa
+    ("3.0·10^7/kg", 3.0e7), ("3.0⋅10^7/kg", 3.0e7),  # middle dot as the multiplication sign
+    ("3.0×10^7 CD3+/kg", 3.0e7), ("1.0×10^8 MNC cells/kg", 1e8),  # the cell type before the unit
+])
+def test_cell_dose_notations(text, cells_per_kg):
+    from dli_etl.rules.cell_dose import parse_cell_dose
+
+    parsed = parse_cell_dose(text)
+    assert parsed.problem is None and parsed.cells_per_kg == pytest.approx(cells_per_kg)
+
+
+def test_thousands_comma_in_a_dose_is_not_read_as_decimal():
+    from dli_etl.rules.cell_dose import parse_cell_dose
+
+    assert parse_cell_dose("1,500x10^4/kg").cells_per_kg is None  # ambiguous: asked, never guessed
+
+
+def test_duplicate_lab_draws():
+    """The same subject, date and analytes twice: an exact copy is held back (counted once); a different
+    value on the same draw is a query on that value, and both records stay."""
+    from dli_etl.rules.lab_duplicates import lab_duplicate_findings
+
+    cbc = _rows("cbc", [
+        {"subjid": "01-001", "lbdtc": "2026-02-01", "anc": 1.2, "plt": 90.0},
+        {"subjid": "01-001", "lbdtc": "2026-02-01", "anc": 1.2, "plt": 90.0},    # exact copy
+        {"subjid": "01-002", "lbdtc": "2026-02-01", "anc": 0.8, "plt": 40.0},
+        {"subjid": "01-002", "lbdtc": "2026-02-01", "anc": 0.8, "plt": 140.0},   # same draw, other platelets
+        {"subjid": "01-002", "lbdtc": "2026-02-02", "anc": 0.8, "plt": 40.0},    # another day: not a duplicate
+    ])
+    found = lab_duplicate_findings(cbc, "cbc", ["anc", "plt"], _locate)
+    assert [(f.rule_id, f.subjid, f.field, f.row_id) for f in found] == [
+        ("LAB-DUPLICATE-DRAW", "01-001", "subjid", "cbc#1"), ("LAB-DUPLICATE-CONFLICT", "01-002", "plt", "cbc#3")]
+    from dli_etl.findings import rule_catalogue
+
+    assert rule_catalogue()["LAB-DUPLICATE-DRAW"].action == "hold"
+    assert rule_catalogue()["LAB-DUPLICATE-CONFLICT"].severity == "warning"
+
+
+def _workbook_anemia_row() -> list:
+    from pathlib import Path
+
+    from python_calamine import CalamineWorkbook
+
+    path = Path(__file__).resolve().parents[2] / "shared" / "reference" / "public-data" / "ctcae-v5" / "CTCAE_v5.0_2017-11-27.xlsx"
+    rows = CalamineWorkbook.from_path(str(path)).get_sheet_by_name("CTCAE v5.0 Clean Copy").to_python()
+    return next(r for r in rows if len(r) > 2 and str(r[2]).strip() == "Anemia")
+
+
+@pytest.mark.parametrize(("unit", "value", "grade"), [
+    ("mmol/L", 6.2, None), ("mmol/L", 6.19, 2), ("mmol/L", 4.9, 2), ("mmol/L", 4.89, 3),
+    ("g/L", 100.0, None), ("g/L", 99.0, 2), ("g/L", 80.0, 2), ("g/L", 79.0, 3),
+    ("g/dL", 10.0, None), ("g/dL", 9.9, 2), ("g/dL", 8.0, 2), ("g/dL", 7.9, 3),
+])
+def test_anemia_is_graded_in_the_reported_unit_at_the_exact_boundaries(unit, value, grade):
+    """The NCI CTCAE v5.0 workbook prints the bounds per unit: G2 '<10.0 - 8.0 g/dL; <6.2 - 4.9 mmol/L;
+    <100 - 80g/L', G3 '<8.0 g/dL; <4.9 mmol/L; <80 g/L'. Converting 4.9 mmol/L (x 1.611 = 7.89 g/dL) first
+    would give grade 3."""
+    from dli_etl.rules.ctcae_labs import ANEMIA_BOUNDS, ctcae_grade_anemia
+
+    row = _workbook_anemia_row()
+    bound = re.compile(r"<\s*([\d.]+)(?:\s*-\s*[\d.]+)?\s*(g/dL|mmol/L|g/L)")
+    published = {u: float(v) for v, u in bound.findall(str(row[4]))}, {u: float(v) for v, u in bound.findall(str(row[5]))}
+    assert ANEMIA_BOUNDS[unit] == (published[0][unit], published[1][unit])  # our table is the workbook's
+    assert ctcae_grade_anemia(value, lln=None, unit=unit) == grade
+
+
+def test_lb_grades_haemoglobin_in_the_unit_the_site_reported():
+    from dli_etl.rules.ctcae_consistency import reported_grades
+
+    cbc = pd.DataFrame({"hgb": [4.9 * 1.611, 6.19 * 1.611], "hgb_orig": ["4,9", "6.19"],
+                        "hgb_orig_unit": ["mmol/L", "mmol/L"]})
+    assert reported_grades(cbc, "hgb", "Anemia").tolist() == [2, 2]

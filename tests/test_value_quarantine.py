@@ -232,3 +232,19 @@ def test_gates_fail_when_a_record_is_lost(chain):
     wrong_n = chain["endpoints"].assign(N=chain["endpoints"]["N"] - 1)
     gate = endpoint_populations({STUDY: chain["adam"]}, wrong_n)
     assert not gate.passed and set(gate.findings["rule_id"]) == {"GATE-ENDPOINT-N"}
+
+
+def test_impossible_raw_measures_are_nulled_before_staging():
+    """A BSA above 100%, a negative bilirubin or stool volume cannot be staged (clinical.md 1.1 stages
+    from these measures): each is nulled with a finding, and no stage contradiction is derived from it."""
+    from dli_etl.harmonize.forms import harmonize_form
+    from dli_etl.rules.gvhd_consistency import magic_findings
+
+    raw = _raw("agvhd", [{"subjid": "01-001", "assessment_date": "2025-12-10", "skin_bsa": "120", "bilirubin_mg_dl": "-1.2",
+                          "stool_ml_day": "-50", "upper_gi_symptoms": "N", "skin_stage": "1", "liver_stage": "0",
+                          "upper_gi_stage": "0", "lower_gi_stage": "0", "magic_overall_grade": "1"}])
+    frame, found, _ = harmonize_form([raw], "agvhd")
+    assert sorted((f.rule_id, f.field) for f in found) == [
+        ("VALUE-OUT-OF-RANGE", "bilirubin_mg_dl"), ("VALUE-OUT-OF-RANGE", "skin_bsa"), ("VALUE-OUT-OF-RANGE", "stool_ml_day")]
+    assert frame[["skin_bsa", "bilirubin_mg_dl", "stool_ml_day"]].isna().all(axis=None)
+    assert magic_findings(frame, lambda row, field: field) == []

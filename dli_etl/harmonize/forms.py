@@ -22,7 +22,7 @@ from dli_etl.harmonize.fields import (
 from dli_etl.ingest.raw_form import LINEAGE, RawForm
 from dli_etl.specs import load_spec
 
-_EXPECTED_FROM_DETAIL = {"CT-UNMAPPED", "DATE-INVALID", "DATE-PARTIAL", "LAB-IMPLAUSIBLE"}
+_EXPECTED_FROM_DETAIL = {"CT-UNMAPPED", "DATE-INVALID", "DATE-PARTIAL", "LAB-IMPLAUSIBLE", "VALUE-OUT-OF-RANGE"}
 
 
 def make_usubjid(study: pd.Series, site: pd.Series, subjid: pd.Series) -> pd.Series:
@@ -74,7 +74,15 @@ def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding],
             result = standardize_mrd(text)
         else:
             result = FieldResult(text.astype("string").str.strip())
-        out[name] = result.values
+        values = result.values
+        if "range" in fspec and kind in ("integer", "number"):
+            # out of its possible range is nulled here, before any rule derives from it (a 120% BSA must
+            # not stage skin GVHD)
+            low, high = (float(x) for x in fspec["range"])
+            outside = (values.notna() & ((values < low) | (values > high))).fillna(False).astype(bool)
+            findings += _findings_for(raw, frame, "VALUE-OUT-OF-RANGE", outside, name, f"{low:g}-{high:g}", form)
+            values = values.mask(outside)
+        out[name] = values
         for suffix, extra in result.extra.items():
             out[name + suffix] = extra
         if fspec.get("required"):

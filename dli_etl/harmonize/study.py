@@ -39,6 +39,7 @@ from dli_etl.rules.identity import (
     missing_subject_findings,
     unknown_subject_findings,
 )
+from dli_etl.rules.lab_duplicates import lab_duplicate_findings
 from dli_etl.rules.mrd import mrd_positivity_column
 from dli_etl.rules.treatment_timeline import (
     after_death_findings,
@@ -146,6 +147,9 @@ def harmonize_study(ingest: IngestResult, accepted: frozenset[str] | set[str] = 
             findings += duplicate_subject_findings(frame, form, locate_for(form), verbatims[form])
         if form != "enrollment":
             findings += unknown_subject_findings(frame, form, enrolled, locate_for(form))
+        if form in ("cbc", "chemistry"):
+            analytes = [name for name, f in spec["fields"].items() if f["type"] == "lab"]
+            findings += lab_duplicate_findings(frame, form, analytes, locate_for(form))
     if "dli" in frames:
         dli = frames["dli"]
         # PyYAML reads "1.0e8" as text (YAML 1.1 wants "1.0e+8"), so numbers are cast here.

@@ -2,17 +2,25 @@
 
 ``1.0×10^8/kg``, ``1x10^8/kg``, ``1.0×10⁸/kg``, ``1e8``, ``1.0E+08``, ``10^8/kg``, ``1x108/kg`` (superscript
 lost in copy/paste), ``1.0 x 10e8/kg`` (means 10^8, not 10e8 = 10^9), ``100×10^6/kg``, ``1亿/kg``,
-``3000万/kg``. A dose with no unit is read as per kg (the CRF field is labelled cells/kg); a dose written
+``3000万/kg``, full-width forms (``３.０×１０^７／ｋｇ（受者体重）``), a middle dot for the multiplication
+(``3.0·10^7``), a decimal comma in the mantissa (``3,0x10^7``) and the cell type before the unit
+(``CD3+/kg``, ``MNC cells/kg``). A dose with no unit is read as per kg (the CRF field is labelled cells/kg); a dose written
 as total cells, or per anything but kg, is reported, never converted silently.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 _SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻", "0123456789+-")
 _NUM = r"(\d+(?:\.\d+)?)"
+_TIMES = str.maketrans({"×": "x", "X": "x", "*": "x", "·": "x", "⋅": "x", "•": "x", "∙": "x"})
+# "3,0x10^7": one or two digits after the comma of a mantissa is a decimal comma (1,500 is not)
+_DECIMAL_COMMA = re.compile(r"^(\d+),(\d{1,2})(?=x|e|$)")
+# the cell type some sites write before the unit: CD3+/kg, CD3+ cells/kg, MNC/kg
+_CELL_TYPE = re.compile(r"(?:cd3\+?|cd34\+?|mnc|tnc)(?=(?:cells)?/kg)", re.IGNORECASE)
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(rf"^{_NUM}?x?10\^([+-]?\d+)$"), "caret"),
     (re.compile(rf"^{_NUM}x10e(\d+)$"), "ten_e"),  # "10e8" on a dose form means 10^8
@@ -52,9 +60,10 @@ def parse_cell_dose(text: str | None) -> CellDose:
     if text is None or str(text).strip() == "":
         return CellDose("", None, None, "missing")
     raw = str(text)
-    norm = raw.strip().translate(_SUPERSCRIPTS)
-    norm = norm.replace("×", "x").replace("X", "x").replace("*", "x").replace(" ", "")
-    norm = norm.replace("E", "e")
+    # superscripts first: NFKC would turn them into plain digits glued to the 10
+    norm = unicodedata.normalize("NFKC", raw.strip().translate(_SUPERSCRIPTS))
+    norm = norm.translate(_TIMES).replace(" ", "").replace("E", "e")
+    norm = _CELL_TYPE.sub("", _DECIMAL_COMMA.sub(r"\1.\2", norm))
     body, per_kg, unit_problem = _split_unit(norm)
     for pattern, kind in _PATTERNS:
         match = pattern.match(body)

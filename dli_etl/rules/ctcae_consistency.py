@@ -9,7 +9,7 @@ import pandas as pd
 
 from dli_etl.findings import Finding
 from dli_etl.reference.ctcae_terms import ctcae_terms
-from dli_etl.rules.ctcae_labs import ctcae_grade_anemia, ctcae_grade_decrease
+from dli_etl.rules.ctcae_labs import ANEMIA_BOUNDS, ctcae_grade_anemia, ctcae_grade_decrease
 
 Locate = Callable[[pd.Series, str], str]
 
@@ -28,11 +28,29 @@ def _finding(rule: str, row: pd.Series, field: str, value: str, expected: str, d
                    expected, detail, str(row["src_file"]), str(row["src_sha256"]), locate(row, field), str(row["row_id"]))
 
 
-def lab_grade(term: str, value: float) -> int | None:
-    """Grade from the lab value without a site LLN: grade 0 and 1 cannot be told apart (None)."""
+def lab_grade(term: str, value: float, unit: str | None = None) -> int | None:
+    """Grade from the lab value without a site LLN: grade 0 and 1 cannot be told apart (None).
+
+    ``value`` is in the canonical unit, or in ``unit`` when haemoglobin is graded as reported."""
     if term == "Anemia":
-        return ctcae_grade_anemia(value, lln=None)
+        return ctcae_grade_anemia(value, lln=None, unit=unit if unit in ANEMIA_BOUNDS else "g/dL")
     return ctcae_grade_decrease(term, value, lln=None)
+
+
+def reported_grades(frame: pd.DataFrame, column: str, term: str | None) -> pd.Series:
+    """CTCAE grade per row of a lab column; haemoglobin reported in g/L or mmol/L is graded in that unit
+    against the bounds CTCAE prints for it (``<column>_orig`` and ``<column>_orig_unit``)."""
+    if term is None:
+        return pd.Series([None] * len(frame), index=frame.index, dtype="object")
+    grades = frame[column].map(lambda v: lab_grade(term, float(v)) if pd.notna(v) else None)
+    unit_col, orig_col = f"{column}_orig_unit", f"{column}_orig"
+    if term == "Anemia" and unit_col in frame.columns and orig_col in frame.columns:
+        reported = pd.to_numeric(frame[orig_col].astype("string").str.strip().str.replace(",", ".", regex=False),
+                                 errors="coerce")
+        own_unit = frame[unit_col].isin(["g/L", "mmol/L"]).fillna(False) & reported.notna() & frame[column].notna()
+        for idx in frame.index[own_unit.to_numpy(dtype=bool)]:
+            grades.loc[idx] = lab_grade(term, float(reported.loc[idx]), str(frame.at[idx, unit_col]))
+    return grades
 
 
 def ctcae_findings(ae: pd.DataFrame, cbc: pd.DataFrame | None, deaths: set[str], locate: Locate) -> list[Finding]:
@@ -54,13 +72,18 @@ def ctcae_findings(ae: pd.DataFrame, cbc: pd.DataFrame | None, deaths: set[str],
     if cbc is None or cbc.empty:
         return out
     lab_ae = ae[ae["aeterm"].isin(list(LAB_TERMS)) & ae["aetoxgr"].notna()]
-    same_day = lab_ae.merge(cbc[["usubjid", "lbdtc", *LAB_TERMS.values()]].drop_duplicates(["usubjid", "lbdtc"]),
-                            left_on=["usubjid", "aestdt"], right_on=["usubjid", "lbdtc"], how="inner")
+    graded = cbc.drop_duplicates(["usubjid", "lbdtc"])
+    grades = pd.DataFrame({"usubjid": graded["usubjid"], "lbdtc": graded["lbdtc"],
+                           **{column: graded[column] for column in LAB_TERMS.values() if column in graded},
+                           **{f"_grade_{column}": reported_grades(graded, column, term)
+                              for term, column in LAB_TERMS.items() if column in graded}})
+    same_day = lab_ae.merge(grades, left_on=["usubjid", "aestdt"], right_on=["usubjid", "lbdtc"], how="inner")
     for _, row in same_day.iterrows():
         column = LAB_TERMS[row["aeterm"]]
         if pd.isna(row[column]):
             continue
-        derived = lab_grade(row["aeterm"], float(row[column]))
+        derived = row[f"_grade_{column}"]
+        derived = None if derived is None or pd.isna(derived) else int(derived)
         recorded = int(row["aetoxgr"])
         # The AE grade is the worst over the episode, so a lab value of that day may show less than the
         # recorded grade; only a recorded grade *below* what the day's value already gives contradicts.

@@ -48,15 +48,23 @@ def ctcae_grade_from_anc(anc_1e9_l: float, lln: float | None = None) -> int | No
     return _grade_decrease(anc_1e9_l, lln, _DECREASE_TERMS["Neutrophil count decreased"])
 
 
-def ctcae_grade_anemia(hgb_g_dl: float, lln: float | None) -> int | None:
-    """Anemia grade from haemoglobin in g/dL (grade 4 needs clinical context, so 3 is the lab maximum)."""
-    if hgb_g_dl < 8.0:
+# CTCAE v5.0 prints the anemia bounds in each unit (grade 2 below the first, grade 3 below the second):
+# grading a mmol/L value after conversion to g/dL would move the exact boundaries (4.9 mmol/L x 1.611 =
+# 7.89 g/dL, grade 3, where CTCAE says grade 2), so a value is graded in the unit it was reported in.
+ANEMIA_BOUNDS = {"g/dL": (10.0, 8.0), "g/L": (100.0, 80.0), "mmol/L": (6.2, 4.9)}
+
+
+def ctcae_grade_anemia(hgb: float, lln: float | None, unit: str = "g/dL") -> int | None:
+    """Anemia grade from haemoglobin in ``unit`` (g/dL, g/L or mmol/L); grade 4 needs clinical context,
+    so 3 is the lab maximum."""
+    g2, g3 = ANEMIA_BOUNDS[unit]
+    if hgb < g3:
         return 3
-    if hgb_g_dl < 10.0:
+    if hgb < g2:
         return 2
     if lln is None:
         return None
-    return 1 if hgb_g_dl < lln else 0
+    return 1 if hgb < lln else 0
 
 
 def ctcae_grade_increase(term: str, value: float, uln: float) -> int:

@@ -8,7 +8,7 @@ from importlib import resources
 
 import pandas as pd
 
-from dli_etl.rules.ctcae_consistency import LAB_TERMS, lab_grade
+from dli_etl.rules.ctcae_consistency import LAB_TERMS, reported_grades
 from dli_etl.sdtm.algorithms import conform, finish_domain, study_day, with_reference_start
 
 MRD_TESTS = {  # sponsor-extended LBTESTCD (no CDISC code for MRD by flow or WT1; clinical.md 6.5)
@@ -42,7 +42,7 @@ def build_lb(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> 
         value = rows[test["field"]].astype("Float64")
         original = rows.get(f"{test['field']}_orig", value.astype("string"))
         term = _TERM_FOR_TEST.get(test["field"])
-        grade = value.map(lambda v, t=term: lab_grade(t, float(v)) if t and pd.notna(v) else None)
+        grade = reported_grades(rows, test["field"], term)
         frames.append(rows.assign(
             LBTESTCD=test["LBTESTCD"], LBTEST=test["LBTEST"], LBCAT=test["LBCAT"], LBSPEC=test["LBSPEC"],
             LBORRES=original.astype("string"), LBORRESU=rows.get(f"{test['field']}_orig_unit", test["LBSTRESU"]), LBSTRESN=value, LBSTRESC=value.astype("string"), LBSTRESU=test["LBSTRESU"],
