@@ -74,6 +74,7 @@ class ImmunosuppressionForm(_Subject):
 
 class PlerixaforForm(_Subject):
     plx_date: Series[pd.StringDtype] = pa.Field(str_matches=ISO_DATE, nullable=True)
+    plx_dose: Series[pd.Float64Dtype] = pa.Field(gt=0, nullable=True)
     plx_doses_given: Series[pd.Int64Dtype] = pa.Field(ge=1, le=2, nullable=True)
 
 

@@ -184,3 +184,47 @@ def test_lb_grades_haemoglobin_in_the_unit_the_site_reported():
     cbc = pd.DataFrame({"hgb": [4.9 * 1.611, 6.19 * 1.611], "hgb_orig": ["4,9", "6.19"],
                         "hgb_orig_unit": ["mmol/L", "mmol/L"]})
     assert reported_grades(cbc, "hgb", "Anemia").tolist() == [2, 2]
+
+
+@pytest.mark.parametrize(("text", "ug_per_kg", "problem"), [
+    # clinical.md 7.3: written as "240 µg/kg", "240 ug/kg", "240 mcg/kg", "0.24 mg/kg"
+    ("240 µg/kg", 240.0, None), ("240 ug/kg", 240.0, None), ("240 mcg/kg", 240.0, None), ("0.24 mg/kg", 240.0, None),
+    ("240 μg/kg", 240.0, None), ("0,24 mg/kg", 240.0, None), ("240微克/kg", 240.0, None),
+    ("16 mg", None, "unit 'mg' is not per kg"), ("240", None, "no unit"), ("lots", None, "not a readable dose"),
+])
+def test_plerixafor_dose_units(text, ug_per_kg, problem):
+    from dli_etl.rules.plerixafor import parse_plerixafor_dose
+
+    parsed = parse_plerixafor_dose(text)
+    assert (parsed.ug_per_kg, parsed.problem) == (ug_per_kg, problem)
+
+
+def _plx(rows: list[tuple[str, int, str]]) -> pd.DataFrame:
+    frame = _rows("plerixafor", [{"subjid": "01", "plx_date": d, "plx_doses_given": n, "plx_dose_text": t}
+                                 for d, n, t in rows])
+    from dli_etl.rules.plerixafor import parse_plerixafor_dose
+
+    return frame.assign(plx_dose=[parse_plerixafor_dose(t).ug_per_kg for t in frame["plx_dose_text"]],
+                        event_oid="round_1_arm_1")
+
+
+STUDY_B = {"plerixafor_dose_ug_kg": 240, "plerixafor_schedule": {"days": 5, "doses_per_day": 2}}
+
+
+def test_plerixafor_dose_and_schedule_against_the_protocol():
+    """Seed 001: twice a day for five consecutive days; clinical.md 7.3: 240 ug/kg (mg/ug slips are 1000x)."""
+    from dli_etl.rules.plerixafor import plerixafor_findings
+
+    ok = _plx([(f"2026-03-{d:02d}", 2, "240 µg/kg") for d in range(11, 16)])
+    assert plerixafor_findings(ok, STUDY_B, _locate) == []
+    slip = _plx([(f"2026-03-{d:02d}", 2, "240 mg/kg" if d == 12 else "0.3 mg/kg" if d == 13 else "240 ug/kg")
+                 for d in range(11, 16)])
+    assert sorted((f.rule_id, f.value) for f in plerixafor_findings(slip, STUDY_B, _locate)) == [
+        ("PD-PLERIXAFOR-DOSE", "0.3 mg/kg"), ("PLX-DOSE-UNIT-ERROR", "240 mg/kg")]
+    once_a_day = _plx([(f"2026-03-{d:02d}", 1 if d == 14 else 2, "240 ug/kg") for d in range(11, 16)])
+    gap = _plx([(f"2026-03-{d:02d}", 2, "240 ug/kg") for d in (11, 12, 14, 15, 16)])
+    four_days = _plx([(f"2026-03-{d:02d}", 2, "240 ug/kg") for d in range(11, 15)])
+    for course, shown in ((once_a_day, "5 day(s), 4 with 2 doses"), (gap, "5 day(s), 5 with 2 doses, not consecutive"),
+                          (four_days, "4 day(s), 4 with 2 doses")):
+        found = plerixafor_findings(course, STUDY_B, _locate)
+        assert [(f.rule_id, f.value) for f in found] == [("PD-PLERIXAFOR-SCHEDULE", shown)]

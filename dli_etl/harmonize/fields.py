@@ -72,6 +72,19 @@ def standardize_cell_dose(text: pd.Series) -> FieldResult:
                        problems={"DOSE-NOT-PER-KG": (not_per_kg, problem), "DOSE-UNREADABLE": (unreadable, problem)})
 
 
+def standardize_plerixafor_dose(text: pd.Series) -> FieldResult:
+    """A plerixafor dose in ug/kg from what the site wrote (ug, µg, mcg or mg per kg); the text is kept."""
+    from dli_etl.rules.plerixafor import parse_plerixafor_dose
+
+    parsed = text.astype("string").map(lambda v: parse_plerixafor_dose(None if pd.isna(v) else str(v)))
+    values = pd.Series([p.ug_per_kg for p in parsed], index=text.index, dtype="Float64")
+    problem = pd.Series([p.problem or "" for p in parsed], index=text.index, dtype="string")
+    not_per_kg = problem.str.startswith("unit ").fillna(False).astype(bool)
+    unreadable = ((problem != "") & (problem != "missing") & ~not_per_kg).astype(bool)
+    return FieldResult(values, extra={"_text": text.astype("string")},
+                       problems={"DOSE-NOT-PER-KG": (not_per_kg, problem), "DOSE-UNREADABLE": (unreadable, problem)})
+
+
 def _convert(values: pd.Series, rule: str) -> pd.Series:
     op, number = rule[0], float(rule[1:])
     return values / number if op == "/" else values * number

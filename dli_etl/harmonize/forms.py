@@ -18,6 +18,7 @@ from dli_etl.harmonize.fields import (
     standardize_lab,
     standardize_mrd,
     standardize_number,
+    standardize_plerixafor_dose,
 )
 from dli_etl.ingest.raw_form import LINEAGE, RawForm
 from dli_etl.specs import load_spec
@@ -68,6 +69,8 @@ def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding],
             result = standardize_number(text, integer=kind == "integer")
         elif kind == "cell_dose":
             result = standardize_cell_dose(text)
+        elif kind == "plerixafor_dose":
+            result = standardize_plerixafor_dose(text)
         elif kind == "lab":
             result = standardize_lab(text, fspec["analyte"], raw.units.get(name), load_spec("units"))
         elif kind == "mrd_result":

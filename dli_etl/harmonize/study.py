@@ -41,6 +41,7 @@ from dli_etl.rules.identity import (
 )
 from dli_etl.rules.lab_duplicates import lab_duplicate_findings
 from dli_etl.rules.mrd import mrd_positivity_column
+from dli_etl.rules.plerixafor import plerixafor_findings
 from dli_etl.rules.treatment_timeline import (
     after_death_findings,
     chemo_timing_findings,
@@ -229,6 +230,8 @@ def _clinical_findings(study: str, params: dict, frames: dict[str, pd.DataFrame]
     if "plerixafor" in frames and params.get("plerixafor_days_after_dli"):
         out += plerixafor_timing_findings(frames["plerixafor"], dli, params["plerixafor_days_after_dli"],
                                           locate_for("plerixafor"))
+    if "plerixafor" in frames:
+        out += plerixafor_findings(frames["plerixafor"], params, locate_for("plerixafor"))
     if "agvhd" in frames:
         out += magic_findings(frames["agvhd"], locate_for("agvhd"))
     if "cgvhd" in frames:

@@ -8,14 +8,16 @@ from dli_etl.sdtm.algorithms import with_reference_start
 
 
 def ex_other_records(curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> pd.DataFrame:
-    """Plerixafor (240 ug/kg SC twice daily) and chemotherapy as EX rows, before sequencing."""
+    """Plerixafor (dose in ug/kg as converted, frequency from the doses given that day) and chemotherapy as
+    EX rows, before sequencing."""
     frames = []
     plx = curated.get("plerixafor")
     if plx is not None and not plx.empty:
         p = with_reference_start(plx, dm)
-        dose = pd.to_numeric(p["plx_dose"].str.extract(r"(\d+(?:\.\d+)?)")[0], errors="coerce")
-        frames.append(p.assign(EXTRT="PLERIXAFOR", EXCAT="MOBILIZING AGENT", EXDOSE=dose, EXDOSU="ug/kg",
-                               EXDOSFRM="INJECTION", EXDOSFRQ="BID", EXROUTE="SUBCUTANEOUS",
+        # the dose was converted to ug/kg when harmonized; the frequency is what was given that day
+        frequency = p["plx_doses_given"].map({1: "QD", 2: "BID"}).astype("string")
+        frames.append(p.assign(EXTRT="PLERIXAFOR", EXCAT="MOBILIZING AGENT", EXDOSE=p["plx_dose"].astype("Float64"),
+                               EXDOSU="ug/kg", EXDOSFRM="INJECTION", EXDOSFRQ=frequency, EXROUTE="SUBCUTANEOUS",
                                EXSTDTC=p["plx_date"], EXENDTC=p["plx_date"], EXGRPID=pd.NA))
     chemo = curated.get("chemo")
     if chemo is not None and not chemo.empty:
