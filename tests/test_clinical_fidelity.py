@@ -228,3 +228,32 @@ def test_plerixafor_dose_and_schedule_against_the_protocol():
                           (four_days, "4 day(s), 4 with 2 doses")):
         found = plerixafor_findings(course, STUDY_B, _locate)
         assert [(f.rule_id, f.value) for f in found] == [("PD-PLERIXAFOR-SCHEDULE", shown)]
+
+
+def _dli(mnc: float, cd3: float) -> pd.DataFrame:
+    return _rows("dli", [{"subjid": "001", "mnc_dose": mnc, "cd3_dose": cd3, "mnc_dose_text": f"{mnc:.1e}",
+                          "cd3_dose_text": f"{cd3:.1e}"}])
+
+
+def test_study_b_dose_has_no_target_only_plausibility():
+    """Seed 001 names no DLI dose, so Study A's 3.0e7 CD3+/kg target must not judge Study B: a CD3+
+    3.0x10^6/kg with MNC 1.0x10^7/kg is plausible (clinical.md 7.1: CD3+ 1e5-1e8/kg in practice)."""
+    from dli_etl.rules.dli_dose import dose_findings
+    from dli_etl.specs import load_spec
+
+    studies = load_spec("studies")
+    assert "dli_dose" not in studies["DLIPLX"]
+    ranges = {k: [float(x) for x in v] for k, v in studies["dose_ranges"].items()}
+    share = tuple(float(x) for x in studies["cd3_share_of_mnc"])
+    assert dose_findings(_dli(1.0e7, 3.0e6), {}, ranges, 0.2, 8.0, _locate, share) == []
+    # the same dose in Study A is a power of ten below its protocol dose
+    study_a = {k: float(v) for k, v in studies["DLIPRO"]["dli_dose"].items()}
+    assert [f.rule_id for f in dose_findings(_dli(1.0e8, 3.0e6), study_a, ranges, 0.2, 8.0, _locate, share)] == [
+        "DOSE-POWER-OF-TEN"]
+    # without a target an exponent slip still shows: CD3+ at 0.3% of MNC flags both doses of the product
+    slip = dose_findings(_dli(1.0e8, 3.0e5), {}, ranges, 0.2, 8.0, _locate, share)
+    assert sorted((f.rule_id, f.field) for f in slip) == [("DOSE-CD3-SHARE-IMPLAUSIBLE", "cd3_dose"),
+                                                          ("DOSE-CD3-SHARE-IMPLAUSIBLE", "mnc_dose")]
+    # and outside the plausible range (clinical.md 7.1: MNC 1e6-1e9/kg) is an error
+    assert {f.rule_id for f in dose_findings(_dli(1.0e10, 3.0e9), {}, ranges, 0.2, 8.0, _locate, share)} == {
+        "DOSE-OUT-OF-RANGE"}

@@ -38,6 +38,14 @@ RULE_FOR_CLASS = {
     "cgvhd_severity_contradiction": "NIH-SEVERITY-CONTRADICTION",
 }
 COVERED = set(HARMONIZED_FORMS) | {"ingest"}
+# Study B's protocol sets no DLI dose: an exponent slip there is caught by plausibility, not by a target
+NO_DOSE_TARGET = {"DOSE-CD3-SHARE-IMPLAUSIBLE", "DOSE-CD3-EXCEEDS-MNC", "DOSE-OUT-OF-RANGE"}
+
+
+def rules_for(defect) -> set[str]:
+    if defect["defect_class"] == "dose_power_of_ten" and defect["study"] == "DLIPLX":
+        return NO_DOSE_TARGET
+    return {RULE_FOR_CLASS[defect["defect_class"]]}
 
 
 def test_clean_data_has_no_error_findings(run_clean):
@@ -90,8 +98,7 @@ def test_every_planted_defect_is_found_by_its_rule(run_defects, manifest):
     assert set(covered["defect_class"]) == set(RULE_FOR_CLASS), "every covered class is planted at least once"
     missed = []
     for _, defect in covered.iterrows():
-        rule = RULE_FOR_CLASS[defect["defect_class"]]
-        hits = findings[(findings["rule_id"] == rule) & (findings["study"] == defect["study"])
+        hits = findings[findings["rule_id"].isin(rules_for(defect)) & (findings["study"] == defect["study"])
                         & (findings["field"] == defect["field"])]
         if defect["defect_class"] == "identifier_column":
             hits = hits[hits["src_file"] == defect["file"]]

@@ -154,10 +154,11 @@ def harmonize_study(ingest: IngestResult, accepted: frozenset[str] | set[str] = 
     if "dli" in frames:
         dli = frames["dli"]
         # PyYAML reads "1.0e8" as text (YAML 1.1 wants "1.0e+8"), so numbers are cast here.
-        targets = {k: float(v) for k, v in params["dli_dose"].items()}
+        targets = {k: float(v) for k, v in params.get("dli_dose", {}).items()}
         ranges = {k: [float(x) for x in v] for k, v in studies["dose_ranges"].items()}
+        share = tuple(float(x) for x in studies["cd3_share_of_mnc"])
         findings += dose_findings(dli, targets, ranges, float(studies["dose_deviation_tolerance"]),
-                                  float(studies["dose_power_of_ten_ratio"]), locate_for("dli"))
+                                  float(studies["dose_power_of_ten_ratio"]), locate_for("dli"), share)
         findings += dli_timeline_findings(dli, frames.get("transplant", pd.DataFrame()),
                                           frames.get("enrollment", pd.DataFrame()),
                                           frames.get("randomization", pd.DataFrame()),

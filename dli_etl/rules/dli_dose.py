@@ -39,16 +39,28 @@ def classify_dose(value: float, target: float, low: float, high: float, toleranc
 
 
 def dose_findings(dli: pd.DataFrame, targets: dict[str, float], ranges: dict[str, list[float]],
-                  tolerance: float, power_ratio: float, locate: Locate) -> list[Finding]:
-    """Findings for every DLI row whose MNC or CD3+ dose is off, plus CD3+ > MNC."""
+                  tolerance: float, power_ratio: float, locate: Locate,
+                  cd3_share: tuple[float, float] | None = None) -> list[Finding]:
+    """Findings for every DLI row whose MNC or CD3+ dose is off, plus CD3+ > MNC.
+
+    ``targets`` may be empty (a protocol without a dose): each dose is then checked against its plausible
+    range only, and a CD3+ share of the MNC dose below ``cd3_share`` flags both doses of the product
+    (one of them is a power of ten off; the data do not say which)."""
     out: list[Finding] = []
     if dli.empty:
         return out
-    for field, target in targets.items():
-        low, high = ranges[field]
+    for field, (low, high) in ranges.items():
+        target = targets.get(field)
         present = dli[dli[field].notna()]
         for _, row in present.iterrows():
-            verdict = classify_dose(float(row[field]), target, low, high, tolerance, power_ratio)
+            value = float(row[field])
+            if target is None:
+                if not low <= value <= high:
+                    out.append(Finding("DOSE-OUT-OF-RANGE", str(row["study"]), str(row["site"]), str(row["subjid"]),
+                                       "dli", field, str(row[f"{field}_text"]), f"{low:.0e}-{high:.0e}/kg", "",
+                                       str(row["src_file"]), str(row["src_sha256"]), locate(row, field), str(row["row_id"])))
+                continue
+            verdict = classify_dose(value, target, low, high, tolerance, power_ratio)
             if verdict.rule_id is None:
                 continue
             expected = f"{target:.1e}/kg" if verdict.rule_id != "DOSE-OUT-OF-RANGE" else f"{low:.0e}-{high:.0e}/kg"
@@ -56,8 +68,20 @@ def dose_findings(dli: pd.DataFrame, targets: dict[str, float], ranges: dict[str
                                field, str(row[f"{field}_text"]), expected, verdict.detail, str(row["src_file"]),
                                str(row["src_sha256"]), locate(row, field), str(row["row_id"])))
     both = dli[dli["mnc_dose"].notna() & dli["cd3_dose"].notna()]
+    if cd3_share is not None and not targets:
+        share = both["cd3_dose"] / both["mnc_dose"]
+        for _, row in both[share < cd3_share[0]].iterrows():
+            shown = f"{float(row['cd3_dose']) / float(row['mnc_dose']):.1%}"
+            for field in ("mnc_dose", "cd3_dose"):
+                out.append(Finding("DOSE-CD3-SHARE-IMPLAUSIBLE", str(row["study"]), str(row["site"]), str(row["subjid"]),
+                                   "dli", field, str(row[f"{field}_text"]), f"at least {cd3_share[0]:.0%} of MNC", shown,
+                                   str(row["src_file"]), str(row["src_sha256"]), locate(row, field), str(row["row_id"])))
+    # with a protocol dose the power-of-ten check names the wrong dose and the CD3+ value is queried; without
+    # one the data cannot say which of the two is wrong, so both are set aside until the site confirms
+    fields = ("cd3_dose",) if targets else ("cd3_dose", "mnc_dose")
     for _, row in both[both["cd3_dose"] > both["mnc_dose"]].iterrows():
-        out.append(Finding("DOSE-CD3-EXCEEDS-MNC", str(row["study"]), str(row["site"]), str(row["subjid"]), "dli",
-                           "cd3_dose", str(row["cd3_dose_text"]), str(row["mnc_dose_text"]), "", str(row["src_file"]),
-                           str(row["src_sha256"]), locate(row, "cd3_dose"), str(row["row_id"])))
+        for field in fields:
+            out.append(Finding("DOSE-CD3-EXCEEDS-MNC", str(row["study"]), str(row["site"]), str(row["subjid"]), "dli",
+                               field, str(row["cd3_dose_text"]), str(row["mnc_dose_text"]), "", str(row["src_file"]),
+                               str(row["src_sha256"]), locate(row, field), str(row["row_id"])))
     return out
