@@ -150,7 +150,8 @@ def check_expectations(study: str, sdtm: SdtmResult, out: Path | None, data_docs
     domain, and the Data Docs index (None when not rendered)."""
     from dli_etl.sdtm.expectation_suites import validate_domains
 
-    docs = Path(out) / "data_docs" / study if (out is not None and data_docs) else None
+    # GX wants an absolute base directory; the CLI's default --out is relative
+    docs = Path(out).resolve() / "data_docs" / study if (out is not None and data_docs) else None
     domains = {k: v for k, v in sdtm.domains.items() if k not in LINEAGE_TABLES}
     found, success, index = validate_domains(study, domains, docs)
     findings = pd.concat([sdtm.findings, findings_frame(found)], ignore_index=True) if found else sdtm.findings

@@ -25,6 +25,7 @@ from python_calamine import CalamineWorkbook
 from sqlalchemy import create_engine, inspect
 
 from dli_etl.ingest.xlsx_reader import cell_text, normalize_header
+from dli_etl.text_safety import path_component, workbook_text
 
 OPEN, ANSWERED, CLOSED, ACCEPTED = "Open", "Answered", "Closed", "Accepted"
 RESPONSES_FOLDER = "query_responses"
@@ -186,8 +187,9 @@ def write_triage_workbooks(queries: pd.DataFrame, out_dir: Path) -> list[Path]:
     written = []
     pending = queries[queries["status"].isin([OPEN, ANSWERED])]
     for (study, site), group in pending.groupby(["study", "site"], dropna=False):
-        site_name = site if isinstance(site, str) and site else "unassigned"
-        path = Path(out_dir) / str(study) / f"{study}_{site_name}_queries.xlsx"
+        # site ids come from source files (an ODM SiteRef): never trusted as a path
+        study_name, site_name = path_component(study), path_component(site)
+        path = Path(out_dir) / study_name / f"{study_name}_{site_name}_queries.xlsx"
         written.append(_write_workbook(group, path, f"{study} site {site_name}"))
     return written
 
@@ -201,7 +203,7 @@ def _write_workbook(group: pd.DataFrame, path: Path, title: str) -> Path:
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = PatternFill("solid", fgColor="305496")
     for _, query in group.sort_values(["subjid", "form", "field"], kind="mergesort").iterrows():
-        ws.append(["" if pd.isna(query[key]) else str(query[key]) for _, key, _ in _WORKBOOK_COLUMNS])
+        ws.append([workbook_text(query[key]) for _, key, _ in _WORKBOOK_COLUMNS])
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             cell.data_type = TYPE_STRING  # source text stays text, never a formula

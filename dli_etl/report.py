@@ -12,12 +12,15 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.styles import Font, PatternFill
 
+from dli_etl.text_safety import workbook_text
+
 _XLSX_COLUMNS = ("finding_id", "severity", "rule_id", "category", "study", "site", "subjid", "form", "field",
                  "value", "expected", "message", "src_file", "src_locator")
 
 
 _COUNTS = ("rows_in", "rows_curated", "rows_held_back", "values_read", "values_curated", "values_nulled",
            "values_held_back", "values_unaccounted")
+
 
 def write_findings_xlsx(findings: pd.DataFrame, path: Path) -> Path:
     """Findings as a workbook: frozen header, filters, every cell written as text (never a formula)."""
@@ -29,7 +32,7 @@ def write_findings_xlsx(findings: pd.DataFrame, path: Path) -> Path:
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = PatternFill("solid", fgColor="305496")
     for row in findings[list(_XLSX_COLUMNS)].itertuples(index=False):
-        ws.append(["" if pd.isna(v) else str(v) for v in row])
+        ws.append([workbook_text(v) for v in row])
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             cell.data_type = TYPE_STRING  # site text such as "=1+1" stays text

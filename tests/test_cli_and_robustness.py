@@ -143,3 +143,28 @@ def test_a_query_whose_source_was_not_read_is_not_closed():
     closed, history = update_queries(previous, no_findings, responses, "r2", read_files={"DLIPRO/sites/S01/a.xlsx"},
                                      studies_read={"DLIPRO"})
     assert closed["status"].tolist() == ["Closed"] and history["to_status"].tolist() == ["Closed"]
+
+
+def test_a_repeated_header_is_reported_and_the_sheet_still_read(generated_clean, tmp_path):
+    """A header written twice used to raise ValueError in ingest and stop the whole run."""
+    import openpyxl
+
+    from dli_etl.ingest.apply_profile import ingest_site
+    from dli_etl.site_profile import load_profiles
+
+    landing = tmp_path / "landing"
+    shutil.copytree(generated_clean.landing, landing)
+    path = next((landing / "DLIPRO" / "sites" / "S01").glob("*.xlsx"))
+    wb = openpyxl.load_workbook(path)
+    ws = wb["CBC"]
+    header_row = 1  # S01's profile: the header is on row 1
+    anc = next(c.column for c in ws[header_row] if c.value == "ANC (10^9/L)")
+    extra = ws.max_column + 1
+    for row in range(header_row, ws.max_row + 1):
+        ws.cell(row=row, column=extra, value=ws.cell(row=row, column=anc).value)
+    wb.save(path)
+    result = ingest_site("DLIPRO", "S01", landing, load_profiles())
+    repeated = [f for f in result.findings if f.rule_id == "INGEST-COLUMN-REPEATED"]
+    assert len(repeated) == 1 and repeated[0].value == "ANC (10^9/L)"
+    cbc = next(f for f in result.forms if f.form == "cbc")
+    assert len(cbc.frame) > 0 and cbc.frame["anc"].str.len().gt(0).all()

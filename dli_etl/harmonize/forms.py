@@ -22,6 +22,7 @@ from dli_etl.harmonize.fields import (
 )
 from dli_etl.ingest.raw_form import LINEAGE, RawForm
 from dli_etl.specs import load_spec
+from dli_etl.text_safety import has_control_characters, strip_control_characters
 
 _EXPECTED_FROM_DETAIL = {"CT-UNMAPPED", "DATE-INVALID", "DATE-PARTIAL", "LAB-IMPLAUSIBLE", "VALUE-OUT-OF-RANGE"}
 
@@ -60,6 +61,11 @@ def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding],
     for name, fspec in spec["fields"].items():
         text = frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index, dtype="string")
         verbatim[name] = text.astype("string")
+        controls = has_control_characters(text)
+        if controls.any():
+            # a BEL or NUL in a cell is invisible to the site and breaks workbooks downstream: reported, stripped
+            findings += _findings_for(raw, frame, "TEXT-CONTROL-CHARACTER", controls, name, "", form)
+            text = strip_control_characters(text)
         kind = fspec["type"]
         if kind == "code":
             result = standardize_code(text, codelists[fspec["codelist"]], raw.value_maps.get(name, {}))

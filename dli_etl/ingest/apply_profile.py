@@ -104,6 +104,11 @@ def ingest_xlsx(profile: SiteProfile, path: Path, src_file: str, result: IngestR
             if header in columns:
                 continue
             where = f"{sheet}!{table.letters[header]}{header_row}"
+            if header in table.repeated:
+                result.findings.append(Finding("INGEST-COLUMN-REPEATED", profile.study, profile.site, form=form,
+                                               field=table.repeated[header], value=table.repeated[header],
+                                               expected=table.letters[header], src_file=src_file, src_sha256=sha,
+                                               src_locator=where))
             action, finding = _handle_extra_column(header, table.frame[header], profile, form, src_file, sha, where)
             if finding is not None:
                 result.findings.append(finding)

@@ -7,7 +7,7 @@ here so no value is coerced before the profile says what it means.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -26,13 +26,15 @@ class SheetInfo:
 @dataclass
 class SheetTable:
     """A sheet below its header row: ``frame`` holds text, ``rows`` the 1-based sheet row of each record,
-    ``letters`` the column letter of each header."""
+    ``letters`` the column letter of each header; ``repeated`` maps a header that occurs again further
+    right (renamed ``<header> [<letter>]``, so every column stays readable) to the header it repeats."""
 
     sheet: str
     headers: list[str]
     letters: dict[str, str]
     frame: pd.DataFrame
     rows: list[int]
+    repeated: dict[str, str] = field(default_factory=dict)
 
 
 def normalize_header(text: object) -> str:
@@ -83,6 +85,16 @@ class XlsxWorkbook:
             return SheetTable(sheet, [], {}, pd.DataFrame(), [])
         header_cells = [cell_text(v) for v in cells[header_row - 1]]
         keep = [i for i, h in enumerate(header_cells) if h]
+        # a header written twice: the second copy keeps its column under a name of its own (pandas cannot
+        # hold two columns of one name, and the first copy is what the profile means)
+        repeated: dict[str, str] = {}
+        seen: set[str] = set()
+        for i in keep:
+            name = header_cells[i]
+            if name in seen:
+                header_cells[i] = f"{name} [{column_letter(i)}]"
+                repeated[header_cells[i]] = name
+            seen.add(header_cells[i])
         headers = [header_cells[i] for i in keep]
         letters = {header_cells[i]: column_letter(i) for i in keep}
         records: list[list[str]] = []
@@ -94,4 +106,4 @@ class XlsxWorkbook:
                 rows.append(offset)
         frame = pd.DataFrame(records, columns=headers, dtype="string") if records else pd.DataFrame(
             {h: pd.Series(dtype="string") for h in headers})
-        return SheetTable(sheet, headers, letters, frame, rows)
+        return SheetTable(sheet, headers, letters, frame, rows, repeated)

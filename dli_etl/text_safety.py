@@ -1,0 +1,38 @@
+"""Text from sites, made safe for where it goes: workbook cells (no control characters openpyxl refuses,
+never a formula) and path components (no separators, no "..").
+
+One control character in one REDCap value once stopped every site's triage workbook; a site id from an
+ODM file once named a folder outside the output.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+# C0 controls except tab, newline and carriage return, plus DEL: what openpyxl (and Excel) refuse
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_UNSAFE_PATH = re.compile(r"[^A-Za-z0-9_\-]+")
+
+
+def workbook_text(value: object) -> str:
+    """A cell value as text a workbook accepts: missing is empty, control characters removed."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return CONTROL_CHARACTERS.sub("", str(value))
+
+
+def has_control_characters(text: pd.Series) -> pd.Series:
+    """Per value: whether it holds a control character (reported, then stripped)."""
+    return text.astype("string").str.contains(CONTROL_CHARACTERS, regex=True).fillna(False).astype(bool)
+
+
+def strip_control_characters(text: pd.Series) -> pd.Series:
+    return text.astype("string").str.replace(CONTROL_CHARACTERS, "", regex=True)
+
+
+def path_component(text: object, fallback: str = "unassigned") -> str:
+    """A name safe to use as one file or folder name: letters, digits, '-' and '_' only."""
+    cleaned = _UNSAFE_PATH.sub("_", workbook_text(text)).strip("_")
+    return cleaned or fallback
