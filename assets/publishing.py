@@ -59,5 +59,5 @@ def published(context: AssetExecutionContext, paths: DliEtlPaths, source_files: 
             "findings_by_severity": summary.findings_by_severity, "sql_tables": summary.sql_tables,
             "parquet_files": summary.parquet_files, "warehouse_url": summary.warehouse_url,
             "findings_xlsx": str(summary.findings_xlsx), "queries_by_status": summary.queries_by_status,
-            "triage": [str(p) for p in summary.triage_workbooks],
+            "triage": [str(p) for p in summary.triage_workbooks], "notes": summary.notes,
             "accounting": summary.accounting.to_dict("records")}

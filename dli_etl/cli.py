@@ -45,12 +45,15 @@ def _print_summary(published: dict, out: Path, seconds: float) -> None:
     print(f"  findings xlsx  : {published['findings_xlsx']}")
     print(f"  parquet        : {out.resolve()}/sdtm, curated, quarantine ({published['parquet_files']} files)")
     print(f"  warehouse      : {published['warehouse_url']}  ({len(published['sql_tables'])} tables)")
+    for note in published.get("notes", []):
+        print(f"  note           : {note}")
 
 
 def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None, use_dagster: bool,
          expectations: bool = True, data_docs: bool = True, allow_empty: bool = False) -> int:
     from dli_etl.release_gates import ReleaseBlocked
     from dli_etl.release_guard import PublishRefused, check_landing, unknown_study_folders
+    from dli_etl.run_lock import RunLocked
 
     started = time.perf_counter()
     if not landing.exists():
@@ -83,14 +86,15 @@ def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None,
     try:
         summary = run_pipeline(landing, out, warehouse, profiles, echo=lambda m: print(f"  {m}", flush=True),
                                expectations=expectations, data_docs=data_docs, allow_empty=allow_empty)
-    except (ReleaseBlocked, PublishRefused) as refused:
+    except (ReleaseBlocked, PublishRefused, RunLocked) as refused:
         print(f"error: {refused}", file=sys.stderr)
         return 3
     published = {"run_id": summary.run_id, "subjects": summary.subjects, "accounting": summary.accounting.to_dict("records"),
                  "findings_by_severity": summary.findings_by_severity, "report": str(summary.report),
                  "findings_xlsx": str(summary.findings_xlsx), "parquet_files": summary.parquet_files,
                  "warehouse_url": summary.warehouse_url, "sql_tables": summary.sql_tables,
-                 "queries_by_status": summary.queries_by_status, "triage": [str(p) for p in summary.triage_workbooks]}
+                 "queries_by_status": summary.queries_by_status, "triage": [str(p) for p in summary.triage_workbooks],
+                 "notes": summary.notes}
     _print_summary(published, out, time.perf_counter() - started)
     return 0
 

@@ -26,11 +26,12 @@ from dli_etl.ingest.apply_profile import ingest_study
 from dli_etl.ingest.raw_form import IngestResult
 from dli_etl.publish import (
     RUN_ID_COLUMN,
-    PublishResult,
     default_warehouse_url,
-    publish,
+    publish_sql,
+    reconcile_release,
     release_dir,
     switch_release,
+    write_release_files,
 )
 from dli_etl.queries import (
     accepted_ids,
@@ -50,6 +51,7 @@ from dli_etl.release_gates import (
 )
 from dli_etl.release_guard import check_landing, check_read
 from dli_etl.report import render_report, write_findings_xlsx
+from dli_etl.run_lock import run_lock
 from dli_etl.run_manifest import code_versions, output_files
 from dli_etl.sdtm.build import LINEAGE_TABLES, build_sdtm
 from dli_etl.sdtm.define_xml import write_define
@@ -122,6 +124,7 @@ class RunSummary:
     sql_tables: dict[str, int]
     queries_by_status: dict[str, int] = field(default_factory=dict)
     triage_workbooks: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # repairs and stale locks taken over before publishing
 
 
 def ingest(study: str, landing: Path, profiles: list[SiteProfile] | None = None) -> IngestResult:
@@ -272,9 +275,24 @@ def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url:
     sql["queries"] = queries
     sql["query_history"] = history
     release = release_dir(out, run_id)
+    url = warehouse_url or default_warehouse_url(out)
+    with run_lock(out) as lock_note:
+        repaired = reconcile_release(out, url)
+        summary = _write_release(runs, parquet, sql, queries, new_history, analysis, release, out, landing, url,
+                                 run_id)
+    summary.notes = [note for note in (lock_note, repaired) if note]
+    return summary
+
+
+def _write_release(runs: list[StudyRun], parquet: dict[str, pd.DataFrame], sql: dict[str, pd.DataFrame],
+                   queries: pd.DataFrame, new_history: pd.DataFrame, analysis: Analysis, release: Path, out: Path,
+                   landing: Path, url: str, run_id: str) -> RunSummary:
+    """Every file of the release first, then the SQL transaction, then the switch: a run stopped at any
+    point leaves the warehouse and ``current`` on the same release (``reconcile_release`` rolls forward
+    the one window between the commit and the switch)."""
     triage = write_triage_workbooks(queries, release / "triage")
-    published: PublishResult = publish({**parquet, "queries/queries": queries}, sql, out, warehouse_url,
-                                       run_id=run_id, switch=False)
+    files_written = write_release_files({**parquet, "queries/queries": queries}, out, run_id)
+    sql_counts = {name: len(frame) for name, frame in sorted(sql.items())}
     findings = parquet["findings/findings"]
     accounting = parquet["findings/row_accounting"]
     xlsx = write_findings_xlsx(findings, release / "report" / "findings.xlsx")
@@ -306,15 +324,16 @@ def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url:
                              for r in runs for g in r.gates},
                           **{g.gate: {"passed": g.passed, "checked": g.checked} for g in analysis.gates}},
         "findings_by_severity": findings.groupby("severity").size().astype(int).to_dict() if not findings.empty else {},
-        "warehouse_url": redact_url(published.warehouse_url), "sql_tables": published.sql_tables,
+        "warehouse_url": redact_url(url), "sql_tables": sql_counts,
         "sql_run_id_column": RUN_ID_COLUMN, "outputs": output_files(release),
     }
     (release / "run_manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    counts = publish_sql(sql, url, run_id)
     switch_release(out, run_id)
     by_status = queries.groupby("status").size().astype(int).to_dict() if not queries.empty else {}
     return RunSummary(run_id, out, out / "report" / "dq_report.html", out / "report" / xlsx.name,
-                      published.warehouse_url, subjects, manifest["findings_by_severity"], accounting,
-                      len(published.parquet_files), published.sql_tables, by_status,
+                      url, subjects, manifest["findings_by_severity"], accounting,
+                      len(files_written), counts, by_status,
                       [out / p.relative_to(release) for p in triage])
 
 

@@ -30,6 +30,8 @@ from sqlalchemy.engine import Connection, Engine
 
 RUN_ID_COLUMN = "dli_run_id"
 PUBLISH_LOG = "dli_publish_log"
+# every release replaces this table in its SQL transaction: the run that did so last is the warehouse's
+PUBLISH_LOG_TABLE_PROBE = "findings"
 KEEP_RELEASES = 5
 
 
@@ -108,6 +110,13 @@ def publish_sql(sql: dict[str, pd.DataFrame], url: str, run_id: str) -> dict[str
     counts: dict[str, int] = {}
     try:
         with engine.begin() as connection:
+            if engine.dialect.name == "postgresql":
+                # two publishers on one warehouse: the second waits for nothing and refuses
+                locked = connection.exec_driver_sql("SELECT pg_try_advisory_xact_lock(7316001)").scalar()
+                if not locked:
+                    from dli_etl.run_lock import RunLocked
+
+                    raise RunLocked("another dli-etl run is publishing into this PostgreSQL warehouse")
             for name, frame in sorted(sql.items()):
                 _sql_ready(frame, run_id).to_sql(name, connection, if_exists="replace", index=False,
                                                  chunksize=50_000, method=method)
@@ -166,12 +175,38 @@ def _prune(out: Path, keep: int, live: str) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
+def write_release_files(parquet: dict[str, pd.DataFrame], out: Path, run_id: str) -> tuple[Path, ...]:
+    """Every Parquet file of the run into its release folder (nothing live changes)."""
+    release = release_dir(out, run_id)
+    return tuple(write_parquet(frame, release / f"{key}.parquet") for key, frame in sorted(parquet.items()))
+
+
+def live_run_id(out: Path) -> str | None:
+    """The run ``<out>/current`` points at (None before the first release)."""
+    link = Path(out) / "current"
+    return link.readlink().name if link.is_symlink() else None
+
+
+def reconcile_release(out: Path, warehouse_url: str | None = None) -> str | None:
+    """After a run killed between its SQL commit and its switch, the warehouse holds a release that is not
+    live. Every file of a release is written before its SQL commit, so that release is complete: switch
+    to it, and say so. Returns a note when something was repaired."""
+    url = warehouse_url or default_warehouse_url(out)
+    in_sql = published_run_id(url, PUBLISH_LOG_TABLE_PROBE)
+    live = live_run_id(out)
+    if in_sql is None or in_sql == live:
+        return None
+    if not (release_dir(out, in_sql) / "run_manifest.json").is_file():
+        return f"the warehouse holds run {in_sql}, whose release folder is incomplete; {live} stays live"
+    switch_release(out, in_sql)
+    return f"repaired: the warehouse held run {in_sql} but {live} was live (a run stopped before its switch); switched to {in_sql}"
+
+
 def publish(parquet: dict[str, pd.DataFrame], sql: dict[str, pd.DataFrame], out: Path,
             warehouse_url: str | None = None, run_id: str = "adhoc", switch: bool = True) -> PublishResult:
     """Write ``parquet`` (relative path without suffix -> frame) into the run's release folder and ``sql``
     (table name -> frame) into the warehouse; with ``switch``, make the release live afterwards."""
-    release = release_dir(out, run_id)
-    files = tuple(write_parquet(frame, release / f"{key}.parquet") for key, frame in sorted(parquet.items()))
+    files = write_release_files(parquet, out, run_id)
     url = warehouse_url or default_warehouse_url(out)
     counts = publish_sql(sql, url, run_id)
     if switch:
