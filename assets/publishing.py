@@ -7,6 +7,7 @@ from dli_etl.harmonize.study import HarmonizeResult
 from dli_etl.ingest.apply_profile import combine_ingested
 from dli_etl.ingest.raw_form import IngestResult
 
+from .partition_inputs import by_partition
 from .resources import DliEtlPaths
 
 # After a study's roll-up updated (the site files alone are not enough: their study must be rolled up
@@ -22,14 +23,18 @@ PUBLISH = (
 
 @asset(
     group_name="publish", compute_kind="sqlalchemy", automation_condition=PUBLISH,
-    ins={"source_files": AssetIn(metadata={"allow_missing_partitions": True}), "harmonized": AssetIn(),
-         "sdtm": AssetIn(), "adam": AssetIn()},
+    # a study with no source yet has no partitions upstream: publish the studies that exist
+    ins={name: AssetIn(metadata={"allow_missing_partitions": True})
+         for name in ("source_files", "harmonized", "sdtm", "adam")},
     description="One release: Parquet, SQL warehouse tables (one transaction), findings workbook, HTML report, "
                 "triage workbooks and the run manifest, switched live atomically.",
 )
-def published(context: AssetExecutionContext, paths: DliEtlPaths, source_files: dict[str, IngestResult],
-              harmonized: dict[str, HarmonizeResult], sdtm: dict[str, pipeline.SdtmResult],
-              adam: dict) -> dict[str, object]:
+def published(context: AssetExecutionContext, paths: DliEtlPaths, source_files: object, harmonized: object,
+              sdtm: object, adam: object) -> dict[str, object]:
+    source_files: dict[str, IngestResult] = by_partition(context, "source_files", source_files)
+    harmonized: dict[str, HarmonizeResult] = by_partition(context, "harmonized", harmonized)
+    sdtm: dict[str, pipeline.SdtmResult] = by_partition(context, "sdtm", sdtm)
+    adam: dict[str, dict] = by_partition(context, "adam", adam)
     runs = []
     for study in pipeline.STUDIES:
         if study not in harmonized or study not in sdtm:

@@ -22,6 +22,7 @@ from dli_etl.ingest.apply_profile import combine_ingested, ingest_site
 from dli_etl.ingest.raw_form import IngestResult
 
 from .checks import check_specs, run_checks
+from .partition_inputs import by_partition
 from .partitions import study_partitions, study_site_partitions
 from .resources import DliEtlPaths
 
@@ -65,8 +66,9 @@ def source_files(context: AssetExecutionContext, paths: DliEtlPaths) -> Iterator
                                     metadata={"allow_missing_partitions": True})},
        description="Typed forms in canonical units for one study: curated records (bad values nulled), held-back records with reasons, findings.")
 def harmonized(context: AssetExecutionContext, paths: DliEtlPaths,
-               source_files: dict[str, IngestResult]) -> Iterator[Output | AssetCheckResult]:
+               source_files: object) -> Iterator[Output | AssetCheckResult]:
     study = context.partition_key
+    source_files: dict[str, IngestResult] = by_partition(context, "source_files", source_files)
     ingested = combine_ingested(study, [source_files[k] for k in sorted(source_files)])
     state = pipeline.query_state(paths.landing(), paths.output(), paths.warehouse_url or None)
     result = pipeline.harmonize(ingested, state.accepted)

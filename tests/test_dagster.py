@@ -277,3 +277,13 @@ def test_multiprocess_executor_runs_two_partitions_in_parallel(generated_clean, 
             assert [e.dagster_event.partition for e in materialized] == [f"{site}|DLIPRO"]
     (a_start, a_end), (b_start, b_end) = windows
     assert a_start < b_end and b_start < a_end  # the two partitions' runs overlapped in time
+
+
+def test_a_landing_with_one_site_runs_in_dagster_mode(generated_defects, tmp_path):
+    """A legitimate first transfer (only Study B's REDCap export) once failed with DagsterTypeCheckDidNotPass:
+    one upstream partition reaches an asset as the value itself, not as a dict, and the other study has none."""
+    shutil.copytree(generated_defects.landing / "DLIPLX" / "redcap", tmp_path / "landing" / "DLIPLX" / "redcap")
+    run = materialize_all(tmp_path / "landing", tmp_path / "out", expectations=False, data_docs=False)
+    assert run.success, run.failed_steps
+    assert run.published["subjects"] == {"DLIPLX": 28}
+    assert pd.read_parquet(tmp_path / "out" / "sdtm" / "DLIPLX" / "dm.parquet").shape[0] == 28
