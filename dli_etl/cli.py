@@ -49,16 +49,44 @@ def _print_summary(published: dict, out: Path, seconds: float) -> None:
         print(f"  note           : {note}")
 
 
+def _demo_pseudonym_key(out: Path) -> None:
+    """The demo's synthetic data need a key too: a throwaway one, generated once per output folder and kept
+    beside it, so demo runs stay reproducible. ``run`` never does this: real data need a real key."""
+    import os
+    import secrets
+
+    from dli_etl.rules.identifiers import KEY_VARIABLE
+
+    if os.environ.get(KEY_VARIABLE):
+        return
+    path = Path(out) / ".demo_pseudonym_key"
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        path.chmod(0o600)
+    os.environ[KEY_VARIABLE] = path.read_text(encoding="utf-8").strip()
+    print(f"  demo: pseudonyms use a throwaway key kept in {path} (set {KEY_VARIABLE} for real data)")
+
+
 def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None, use_dagster: bool,
          expectations: bool = True, data_docs: bool = True, allow_empty: bool = False) -> int:
     from dli_etl.release_gates import ReleaseBlocked
     from dli_etl.release_guard import PublishRefused, check_landing, unknown_study_folders
+    from dli_etl.rules.identifiers import PseudonymKeyMissing
     from dli_etl.run_lock import RunLocked
 
     started = time.perf_counter()
     if not landing.exists():
         print(f"error: landing folder {landing} does not exist (try: dli-etl generate --out {landing.parent})",
               file=sys.stderr)
+        return 2
+    try:
+        from dli_etl.pipeline import require_pseudonym_key
+        from dli_etl.site_profile import load_profiles
+
+        require_pseudonym_key(load_profiles(profiles))
+    except PseudonymKeyMissing as missing:
+        print(f"error: {missing}", file=sys.stderr)
         return 2
     unknown = unknown_study_folders(landing)
     if unknown:
@@ -147,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {result.defects} planted defects listed in {result.manifest}")
         if args.command == "generate":
             return 0
+        _demo_pseudonym_key(args.out)
         return _run(result.landing, args.out, args.warehouse, None, not args.no_dagster, not args.no_expectations,
                     not args.no_data_docs)
     return _run(args.landing, args.out, args.warehouse, args.profiles, not args.no_dagster, not args.no_expectations,

@@ -51,6 +51,7 @@ from dli_etl.release_gates import (
 )
 from dli_etl.release_guard import check_landing, check_read
 from dli_etl.report import render_report, write_findings_xlsx
+from dli_etl.rules.identifiers import key_fingerprint, pseudonym_key
 from dli_etl.run_lock import run_lock
 from dli_etl.run_manifest import code_versions, output_files
 from dli_etl.sdtm.build import LINEAGE_TABLES, build_sdtm
@@ -317,7 +318,7 @@ def _write_release(runs: list[StudyRun], parquet: dict[str, pd.DataFrame], sql: 
     render_report(context, release / "report" / "dq_report.html")
     manifest = {
         "run_id": run_id, "created": context["generated"], "landing": str(landing), "inputs": files,
-        "code": code_versions(),
+        "code": code_versions(), "pseudonym_key": key_fingerprint(),
         "subjects": subjects, "rows": accounting[list(ACCOUNTING_COLUMNS[4:])].sum().astype(int).to_dict()
         if not accounting.empty else {},
         "release_gates": {**{f"{r.study}:{g.gate}": {"passed": g.passed, "checked": g.checked}
@@ -381,6 +382,12 @@ def redact_url(url: str) -> str:
     return url
 
 
+def require_pseudonym_key(profiles: list[SiteProfile]) -> None:
+    """Refuse before reading anything when a profile pseudonymises a column and no key is set."""
+    if any(action == "pseudonymize" for p in profiles for action in p.identifiers.values()):
+        pseudonym_key()
+
+
 def run_pipeline(landing: Path, out: Path, warehouse_url: str | None = None, profiles_dir: Path | None = None,
                  echo: Echo | None = None, expectations: bool = True, data_docs: bool = True,
                  allow_empty: bool = False) -> RunSummary:
@@ -393,6 +400,7 @@ def run_pipeline(landing: Path, out: Path, warehouse_url: str | None = None, pro
     say = echo or (lambda _msg: None)
     check_landing(landing, out, allow_empty)
     profiles = load_profiles(profiles_dir)
+    require_pseudonym_key(profiles)
     state = query_state(landing, out, warehouse_url)
     runs = []
     for study in STUDIES:

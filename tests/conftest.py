@@ -14,6 +14,9 @@ import pytest
 from dli_etl.pipeline import RunSummary, run_pipeline
 from dli_etl.synth.generate import GenerateResult, generate
 
+# the site profiles pseudonymise record numbers, which needs a key (there is no default key)
+os.environ.setdefault("DLI_PSEUDONYM_KEY", "test-only-key-0123456789abcdef0123456789abcdef")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 PUBLIC = SHARED / "reference" / "public-data"

@@ -168,3 +168,38 @@ def test_a_repeated_header_is_reported_and_the_sheet_still_read(generated_clean,
     assert len(repeated) == 1 and repeated[0].value == "ANC (10^9/L)"
     cbc = next(f for f in result.forms if f.form == "cbc")
     assert len(cbc.frame) > 0 and cbc.frame["anc"].str.len().gt(0).all()
+
+
+def test_run_refuses_to_pseudonymise_without_a_key(tmp_path, capsys, monkeypatch):
+    """A key printed in the code is public: 10^7 record numbers are reversed from HMAC(default key) in
+    minutes. `run` refuses before reading anything; the manifest records only the key's fingerprint."""
+    monkeypatch.delenv("DLI_PSEUDONYM_KEY", raising=False)
+    assert main(["generate", "--out", str(tmp_path), "--seed", "3", "--defect-rate", "0"]) == 0
+    code = main(["run", "--landing", str(tmp_path / "landing"), "--out", str(tmp_path / "o"), "--no-dagster"])
+    err = capsys.readouterr().err
+    assert code == 2 and "DLI_PSEUDONYM_KEY" in err
+    assert not (tmp_path / "o" / "runs").exists()
+
+
+def test_demo_uses_a_kept_throwaway_key(tmp_path, monkeypatch):
+    import os
+
+    from dli_etl.cli import _demo_pseudonym_key
+
+    monkeypatch.delenv("DLI_PSEUDONYM_KEY", raising=False)
+    _demo_pseudonym_key(tmp_path)
+    first = os.environ["DLI_PSEUDONYM_KEY"]
+    monkeypatch.delenv("DLI_PSEUDONYM_KEY")
+    _demo_pseudonym_key(tmp_path)
+    assert os.environ["DLI_PSEUDONYM_KEY"] == first and len(first) == 64  # same folder, same key
+
+
+def test_the_manifest_names_the_key_by_fingerprint_only(run_defects):
+    import hashlib
+    import json
+    import os
+
+    key = os.environ["DLI_PSEUDONYM_KEY"]
+    text = (run_defects.out / "run_manifest.json").read_text(encoding="utf-8")
+    assert json.loads(text)["pseudonym_key"] == "sha256:" + hashlib.sha256(key.encode()).hexdigest()[:12]
+    assert key not in text

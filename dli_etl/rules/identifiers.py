@@ -48,9 +48,28 @@ def identifier_reason(header: str, values: pd.Series | None = None) -> str | Non
     return None
 
 
+KEY_VARIABLE = "DLI_PSEUDONYM_KEY"
+
+
+class PseudonymKeyMissing(RuntimeError):
+    """A profile asks for keyed pseudonyms but no key was given."""
+
+
 def pseudonym_key() -> bytes:
-    """The pseudonymisation key from ``DLI_PSEUDONYM_KEY``; a fixed development key otherwise."""
-    return os.environ.get("DLI_PSEUDONYM_KEY", "dli-etl-development-key-not-for-production").encode()
+    """The pseudonymisation key from ``DLI_PSEUDONYM_KEY``. There is no default: a key written in the code
+    is public, and a 10^7 record-number space is reversed from it in minutes."""
+    key = os.environ.get(KEY_VARIABLE, "")
+    if not key:
+        raise PseudonymKeyMissing(
+            f"a site profile pseudonymises an identifier column but {KEY_VARIABLE} is not set; set it to a "
+            "secret of at least 32 random characters (the same key keeps pseudonyms stable across runs)")
+    return key.encode()
+
+
+def key_fingerprint() -> str | None:
+    """A short fingerprint of the key in use (recorded in the run manifest; never the key), or None."""
+    key = os.environ.get(KEY_VARIABLE, "")
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()[:12] if key else None
 
 
 def pseudonymize(values: pd.Series, key: bytes | None = None) -> pd.Series:
