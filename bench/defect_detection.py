@@ -12,7 +12,9 @@ unattributable ones should be), plus the value accounting of the run.
 from __future__ import annotations
 
 import argparse
+import os
 import re
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -48,6 +50,8 @@ def same_row(cell: str, row: str) -> bool:
 
 
 def main() -> int:
+    # synthetic data only: a throwaway pseudonym key (a real run refuses to pseudonymise without one)
+    os.environ.setdefault("DLI_PSEUDONYM_KEY", secrets.token_hex(32))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=20261101)
     parser.add_argument("--defect-rate", type=float, default=0.03)
