@@ -141,12 +141,6 @@ def endpoint_populations(adams: dict[str, dict[str, pd.DataFrame]], endpoints: p
     return _result("endpoint_populations", checked, found)
 
 
-def gate_findings(gates: list[GateResult]) -> pd.DataFrame:
-    """The findings of every failed gate, as one frame."""
-    frames = [g.findings for g in gates if not g.findings.empty]
-    return pd.concat(frames, ignore_index=True) if frames else empty_findings()
-
-
 class ReleaseBlocked(RuntimeError):
     """A release gate failed: the pipeline lost or invented records, so nothing is published."""
 
