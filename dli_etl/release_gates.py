@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from dli_etl.findings import Finding, empty_findings, findings_frame
-from dli_etl.sdtm.findings_domains import lb_tests
+from dli_etl.sdtm.findings_domains import lab_result_reported, lb_tests
 from dli_etl.specs import load_spec
 
 
@@ -57,13 +57,8 @@ def _lab_results(frame: pd.DataFrame) -> pd.Series:
     """Per row: how many analytes were reported (a value, or verbatim text for a quarantined one)."""
     count = pd.Series(0, index=frame.index)
     for test in lb_tests():
-        name = test["field"]
-        if name not in frame.columns:
-            continue
-        reported = frame[name].notna()
-        if f"{name}_orig" in frame.columns:
-            reported = reported | (frame[f"{name}_orig"].astype("string").str.strip().fillna("") != "")
-        count = count + reported.astype(int)
+        if test["field"] in frame.columns:
+            count = count + lab_result_reported(frame, test["field"]).astype(int)
     return count
 
 

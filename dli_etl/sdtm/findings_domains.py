@@ -24,6 +24,15 @@ def lb_tests() -> list[dict[str, str]]:
     return list(csv.DictReader(text.splitlines()))
 
 
+def lab_result_reported(form: pd.DataFrame, field: str) -> pd.Series:
+    """Per row: was this analyte reported? A typed value, or verbatim text for a quarantined one (which
+    still gets its LB record, with LBORRES as written and LBSTRESN null)."""
+    reported = form[field].notna()
+    if f"{field}_orig" in form.columns:
+        reported = reported | (form[f"{field}_orig"].astype("string").str.strip().fillna("") != "")
+    return reported.astype(bool)
+
+
 def build_lb(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> pd.DataFrame:
     """One record per test and sample; LBSTRESN in standard units, LBTOXGR from CTCAE v5.0 where graded.
 
@@ -34,11 +43,7 @@ def build_lb(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> 
         form = curated.get(test["form"])
         if form is None or form.empty or test["field"] not in form.columns:
             continue
-        collected = form[test["field"]].notna()
-        if f"{test['field']}_orig" in form.columns:
-            # a quarantined value is still a result that was reported: LBORRES keeps it, LBSTRESN is null
-            collected = collected | (form[f"{test['field']}_orig"].astype("string").str.strip().fillna("") != "")
-        rows = with_reference_start(form[collected], dm)
+        rows = with_reference_start(form[lab_result_reported(form, test["field"])], dm)
         value = rows[test["field"]].astype("Float64")
         original = rows.get(f"{test['field']}_orig", value.astype("string"))
         term = _TERM_FOR_TEST.get(test["field"])
