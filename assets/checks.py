@@ -29,6 +29,20 @@ def files_have_profiles(source_files: IngestResult) -> AssetCheckResult:
                             metadata={"files_without_profile": MetadataValue.json(unclaimed)})
 
 
+def source_values_accounted(source_files: IngestResult) -> AssetCheckResult:
+    coverage = pd.DataFrame([c.__dict__ for c in source_files.coverage])
+    if coverage.empty:
+        return AssetCheckResult(passed=True, severity=AssetCheckSeverity.WARN, metadata={"blocks": 0})
+    unbalanced = [c.block for c in source_files.coverage if not c.balanced]
+    unmapped = int(coverage["values_unmapped"].sum())
+    return AssetCheckResult(
+        passed=not unbalanced and unmapped == 0, severity=AssetCheckSeverity.WARN,
+        metadata={"values_in_source": int(coverage["values_in_source"].sum()),
+                  "values_mapped": int(coverage["values_mapped"].sum()), "values_unmapped": unmapped,
+                  "values_skipped": int(coverage["values_skipped"].sum()), "unbalanced_blocks": MetadataValue.json(unbalanced),
+                  "coverage": MetadataValue.md(coverage.drop(columns=["study"]).to_markdown(index=False))})
+
+
 def row_accounting_balanced(harmonized: HarmonizeResult) -> AssetCheckResult:
     acc = harmonized.accounting
     rows_off = acc["rows_in"] != acc["rows_curated"] + acc["rows_held_back"]
@@ -91,6 +105,7 @@ CHECKS = {
     "source_files": [
         (files_readable, False, "Warns when a landing file of this site could not be read (its rows cannot be counted)."),
         (files_have_profiles, False, "Warns when files sit in a site folder that no site profile claims (site not onboarded yet)."),
+        (source_values_accounted, False, "Warns when a source value is in no form: a column, item, item group, instrument or sheet the site profile does not read (each has a finding with its value count)."),
     ],
     "harmonized": [
         (row_accounting_balanced, True, "Every source row and value is accounted for, per form and file: rows in = curated + held back; values read = curated + nulled with a finding + in held-back rows."),

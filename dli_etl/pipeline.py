@@ -10,7 +10,7 @@ import json
 import os
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -23,7 +23,7 @@ from dli_etl.endpoints.protocol import endpoint_table
 from dli_etl.findings import empty_findings, findings_frame
 from dli_etl.harmonize.study import ACCOUNTING_COLUMNS, HarmonizeResult, harmonize_study
 from dli_etl.ingest.apply_profile import ingest_study
-from dli_etl.ingest.raw_form import IngestResult
+from dli_etl.ingest.raw_form import IngestResult, SourceCoverage
 from dli_etl.publish import (
     RUN_ID_COLUMN,
     default_warehouse_url,
@@ -193,6 +193,13 @@ class Analysis:
     gates: list[GateResult] = field(default_factory=list)  # every endpoint's N = its population
 
 
+def all_coverage(runs: list[StudyRun]) -> pd.DataFrame:
+    """Where every source value went, per file and sheet / item group / instrument."""
+    rows = [asdict(c) for r in runs for c in r.ingest.coverage]
+    columns = [f.name for f in fields(SourceCoverage)]
+    return pd.DataFrame(rows, columns=columns).astype({c: "int64" for c in columns if c.startswith("values_")})
+
+
 def analyse(runs: list[StudyRun]) -> Analysis:
     """ADaM from each study's SDTM, checked against its schemas; then endpoints and curves."""
     return analyse_adams({run.study: build_adam(run.study, run.sdtm) for run in runs if run.sdtm})
@@ -245,10 +252,13 @@ def output_tables(runs: list[StudyRun], analysis: Analysis | None = None,
     if not analysis.findings.empty:
         findings = pd.concat([findings, analysis.findings], ignore_index=True)
     accounting = all_accounting(runs)
+    coverage = all_coverage(runs)
     parquet["findings/findings"] = findings
     parquet["findings/row_accounting"] = accounting
+    parquet["findings/source_coverage"] = coverage
     sql["findings"] = findings
     sql["row_accounting"] = accounting
+    sql["source_coverage"] = coverage
     return parquet, sql
 
 
@@ -314,6 +324,7 @@ def _write_release(runs: list[StudyRun], parquet: dict[str, pd.DataFrame], sql: 
         "data_docs": {r.study: os.path.relpath(r.data_docs, out / "report") for r in runs if r.data_docs},
         "expectation_results": {r.study: r.expectations for r in runs if r.expectations},
         "endpoints": analysis.endpoints, "figures": analysis.figures,
+        "coverage": parquet["findings/source_coverage"].to_dict("records"),
     }
     render_report(context, release / "report" / "dq_report.html")
     manifest = {

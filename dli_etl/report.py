@@ -107,6 +107,7 @@ def render_report(context: dict, path: Path) -> Path:
     context.setdefault("define_files", [])
     context.setdefault("xpt_count", 0)
     context.setdefault("figures", [])
+    context.setdefault("coverage", [])
     endpoint_groups = _endpoint_rows(context.get("endpoints"))
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     template = env.from_string((resources.files("dli_etl") / "templates" / "report.html").read_text(encoding="utf-8"))

@@ -41,14 +41,28 @@ def _mutated(name: str, change) -> dict:
     ("DLIPRO/S02.yaml", lambda d: d["forms"]["cbc"].update(skip_rows_where="合计"), "unknown key in forms.cbc (format xlsx) 'skip_rows_where'"),
     ("DLIPRO/S02.yaml", lambda d: d.update(files="sites/S02/*.xlsx"), "'files' must be a list of glob patterns"),
     ("DLIPRO/S02.yaml", lambda d: d["forms"].update(labs=d["forms"]["cbc"]), "unknown form 'labs'"),
-    ("DLIPRO/S02.yaml", lambda d: d["forms"]["cbc"]["units"].update(hgb="g/100mL"), "unknown unit for cbc.hgb 'g/100mL'"),
+    ("DLIPRO/S02.yaml", lambda d: d["forms"]["cbc"]["units"].update(hgb="g/100mL"), "unknown unit for forms.cbc.hgb 'g/100mL'"),
     ("DLIPRO/S02.yaml", lambda d: d["forms"]["cbc"]["columns"].update({"其他": "haemoglobin"}),
-     "unknown target field for '其他' in forms.cbc 'haemoglobin'"),
+     "unknown target field in forms.cbc 'haemoglobin'"),
     ("DLIPRO/S02.yaml", lambda d: d.update(value_maps={"lbdtc": {"x": "y"}}), "value_maps.lbdtc: 'lbdtc' is not a coded field"),
     ("DLIPRO/S02.yaml", lambda d: d.update(identifiers={"住院号": "hash"}), "identifiers.住院号 is 'hash'"),
     ("DLIPRO/EDC.yaml", lambda d: d["forms"]["enrollment"].update(sheet="Enrollment"),
      "unknown key in forms.enrollment (format odm) 'sheet'"),
-    ("DLIPRO/EDC.yaml", lambda d: d.update(date_format="%d/%m/%Y"), "'date_format' applies to xlsx sources only"),
+    ("DLIPRO/S02.yaml", lambda d: d["forms"]["cbc"].update(skip_rows=[{"column": "研究编号", "matching": "合计("}]),
+     "forms.cbc.skip_rows[0].matching is not a regular expression"),
+    ("DLIPRO/S02.yaml", lambda d: d["forms"]["mrd"].update(unpivot={"value_field": "mrd_result"}),
+     "forms.mrd.unpivot needs 'value_field' and 'columns'"),
+    ("DLIPRO/S02.yaml", lambda d: d["forms"]["mrd"].update(constants={"mrd_metod": "FLOW CYTOMETRY"}),
+     "unknown target field in forms.mrd 'mrd_metod'; did you mean 'mrd_method'"),
+    ("DLIPRO/S02.yaml", lambda d: d["forms"].update(cbc=[d["forms"]["cbc"], {"sheet": "x", "columnz": {}}]),
+     "unknown key in forms.cbc[2] (format xlsx) 'columnz'"),
+    ("DLIPRO/S02.yaml", lambda d: d["forms"]["cbc"].update(header_row=[0, 1]), "forms.cbc.header_row must be a row number"),
+    ("DLIPRO/S02.yaml", lambda d: d.update(decimal_separator=",", thousands_separator=","),
+     "decimal_separator and thousands_separator are both ','"),
+    ("DLIPRO/S02.yaml", lambda d: d.update(mrd_unit="ppm"), "mrd_unit is 'ppm'"),
+    ("DLIPRO/S02.yaml", lambda d: d.update(study_oid="DLIPRO"), "'study_oid' applies to odm sources only"),
+    ("DLIPRO/EDC.yaml", lambda d: d.update(subject_key="mdsol:SubjectNam"),
+     "unknown subject_key 'mdsol:SubjectNam'; did you mean 'mdsol:SubjectName'"),
     ("DLIPLX/REDCAP.yaml", lambda d: d["forms"]["enrollment"].pop("instrument"), "forms.enrollment needs 'instrument'"),
     ("DLIPLX/REDCAP.yaml", lambda d: d.update(study="DLIPROX"), "unknown study 'DLIPROX'; did you mean 'DLIPRO'"),
 ])
@@ -56,3 +70,35 @@ def test_a_broken_profile_names_the_file_and_the_key(tmp_path, name, change, mes
     with pytest.raises(ProfileError) as raised:
         _load(tmp_path, _mutated(name, change))
     assert message in str(raised.value) and str(tmp_path / "S99.yaml") in str(raised.value)
+
+
+def test_two_profiles_for_one_source_in_one_folder_are_refused(tmp_path):
+    for name in ("a.yaml", "b.yaml"):
+        (tmp_path / name).write_text((SHIPPED / "DLIPRO" / "S02.yaml").read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(ProfileError) as raised:
+        load_profiles(tmp_path)
+    assert "b.yaml: describes DLIPRO/S02/xlsx, as " in str(raised.value) and "a.yaml" in str(raised.value)
+
+
+def test_a_profile_in_the_data_managers_folder_replaces_the_shipped_one(tmp_path):
+    data = _profile("DLIPRO/S02.yaml")
+    data["source_name"] = "replaced"
+    (tmp_path / "S02.yaml").write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    s02 = [p for p in load_profiles(tmp_path) if p.key == "DLIPRO/S02/xlsx"]
+    assert len(s02) == 1 and s02[0].source_name == "replaced"
+
+
+def test_export_profiles_may_declare_their_date_format(tmp_path):
+    data = _mutated("DLIPRO/EDC.yaml", lambda d: d.update(date_format="%d/%m/%Y"))
+    _load(tmp_path, data)
+
+
+def test_the_reference_page_documents_every_key_and_form():
+    from dli_etl.site_profile import FORM_KEYS, PROFILE_KEYS
+    from dli_etl.specs import load_spec
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "site-profiles.md").read_text(encoding="utf-8")
+    keys = set(PROFILE_KEYS) | {k for spec in FORM_KEYS.values() for k in spec["required"] + spec["optional"]}
+    missing = sorted(k for k in keys if f"`{k}`" not in page)
+    forms = sorted(f for f in load_spec("forms") if f"`{f}`" not in page)
+    assert missing == [] and forms == []

@@ -7,10 +7,12 @@ stays in the raw layer and in the finding.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from dli_etl.harmonize.site_numbers import AMBIGUOUS, INVALID, parse_site_number, parse_site_numbers
 from dli_etl.rules.cell_dose import parse_cell_dose
 from dli_etl.rules.dates import STATUS_AMBIGUOUS, STATUS_INVALID, STATUS_PARTIAL, parse_date_column
 from dli_etl.rules.mrd import parse_mrd_result
@@ -50,15 +52,19 @@ def standardize_date(text: pd.Series, date_format: str | None) -> FieldResult:
         "DATE-AMBIGUOUS": (ambiguous, f"two-digit year; the site writes {shown}")})
 
 
-def standardize_number(text: pd.Series, integer: bool) -> FieldResult:
-    cleaned = text.astype("string").str.strip().str.replace(",", ".", regex=False)
-    numbers = pd.to_numeric(cleaned.where(~blank(cleaned)), errors="coerce")
-    bad = (~blank(cleaned) & numbers.isna()).astype(bool)
+def standardize_number(text: pd.Series, integer: bool, decimal: str | None = None,
+                       thousands: str | None = None) -> FieldResult:
+    """Numbers with the site's declared separators; "1,500" without a declaration is ambiguous, not 1.5."""
+    numbers, status = parse_site_numbers(text, decimal, thousands)
+    ambiguous = (status == AMBIGUOUS).astype(bool)
+    bad = (status == INVALID).astype(bool)
+    declared = f"decimal {decimal!r}, thousands {thousands!r}" if decimal else "no separators declared"
+    problems: dict[str, tuple[pd.Series, pd.Series | str]] = {"NUMBER-AMBIGUOUS": (ambiguous, declared)}
     if integer:
         whole = numbers.where(numbers.isna() | (numbers % 1 == 0))
-        bad = bad | (numbers.notna() & whole.isna())
-        return FieldResult(whole.astype("Int64"), problems={"TYPE-NOT-NUMBER": (bad.astype(bool), "")})
-    return FieldResult(numbers.astype("Float64"), problems={"TYPE-NOT-NUMBER": (bad.astype(bool), "")})
+        bad = bad | (numbers.notna() & whole.isna()).astype(bool)
+        return FieldResult(whole.astype("Int64"), problems={"TYPE-NOT-NUMBER": (bad.astype(bool), ""), **problems})
+    return FieldResult(numbers.astype("Float64"), problems={"TYPE-NOT-NUMBER": (bad, ""), **problems})
 
 
 def standardize_cell_dose(text: pd.Series) -> FieldResult:
@@ -90,10 +96,11 @@ def _convert(values: pd.Series, rule: str) -> pd.Series:
     return values / number if op == "/" else values * number
 
 
-def standardize_lab(text: pd.Series, analyte: str, source_unit: str | None, units_spec: dict) -> FieldResult:
+def standardize_lab(text: pd.Series, analyte: str, source_unit: str | None, units_spec: dict,
+                    decimal: str | None = None, thousands: str | None = None) -> FieldResult:
     """A lab value in the analyte's canonical unit (e.g. Hb g/L -> g/dL, bilirubin umol/L -> mg/dL)."""
     spec = units_spec[analyte]
-    number = standardize_number(text, integer=False)
+    number = standardize_number(text, integer=False, decimal=decimal, thousands=thousands)
     unit = source_unit or spec["unit"]
     rule = spec["convert"].get(unit)
     low, high = (float(x) for x in spec["plausible"])
@@ -103,14 +110,47 @@ def standardize_lab(text: pd.Series, analyte: str, source_unit: str | None, unit
                            problems={**number.problems, "UNIT-UNKNOWN": (unknown, unit)})
     values = _convert(number.values, rule).round(4)
     implausible = (values.notna() & ((values < low) | (values > high))).fillna(False).astype(bool)
+    censored = censored_lab_text(text, rule, decimal, thousands)
+    is_censored = censored.notna().astype(bool)
+    problems = {k: (mask & ~is_censored, detail) for k, (mask, detail) in number.problems.items()}
     return FieldResult(values.where(~implausible), extra={"_orig": text.astype("string"),
-                                                          "_orig_unit": pd.Series(unit, index=text.index, dtype="string")},
-                       problems={**number.problems, "LAB-IMPLAUSIBLE": (implausible, f"{low:g}-{high:g} {spec['unit']}")})
+                                                          "_orig_unit": pd.Series(unit, index=text.index, dtype="string"),
+                                                          "_censored": censored},
+                       problems={**problems, "LAB-IMPLAUSIBLE": (implausible, f"{low:g}-{high:g} {spec['unit']}")})
 
 
-def standardize_mrd(text: pd.Series) -> FieldResult:
-    """MRD results: value in percent, censoring sign, qualitative result; >100% and unreadable reported."""
-    parsed = text.astype("string").map(lambda v: parse_mrd_result(None if pd.isna(v) else str(v)))
+_CENSORED = re.compile(r"^\s*(?P<sign><=|>=|[<>≤≥])\s*(?P<num>[\d.,' ]+)\s*$")
+_NOT_DETECTED = {"未检出", "未检测到", "not detected", "undetectable", "nd", "阴性", "negative"}
+
+
+def censored_lab_text(text: pd.Series, rule: str, decimal: str | None = None,
+                      thousands: str | None = None) -> pd.Series:
+    """A result below or above what the assay measures ("<0.1", "≥500", "未检出"), in the canonical unit
+    ("<0.0058", "NOT DETECTED"); null for an ordinary number. Such a result has no LBSTRESN, only LBSTRESC."""
+    out = pd.Series(pd.NA, index=text.index, dtype="string")
+    for idx, value in text.astype("string").items():
+        if pd.isna(value):
+            continue
+        words = " ".join(str(value).split()).casefold()
+        if words in _NOT_DETECTED:
+            out[idx] = "NOT DETECTED"
+            continue
+        match = _CENSORED.match(str(value))
+        if match:
+            number, status = parse_site_number(match.group("num").strip(), decimal, thousands)
+            if number is not None:
+                sign = {"≤": "<=", "≥": ">="}.get(match.group("sign"), match.group("sign"))
+                converted = _convert(pd.Series([number], dtype="Float64"), rule).round(4).iloc[0]
+                out[idx] = f"{sign}{float(converted):g}"
+    return out
+
+
+def standardize_mrd(text: pd.Series, unit: str = "percent") -> FieldResult:
+    """MRD results: value in percent, censoring sign, qualitative result; >100% and unreadable reported.
+
+    ``unit``: what a bare number means at this site, ``percent`` (0.01 = 0.01%) or ``fraction``
+    (0.0001 = 0.01%); a number written with "%" is a percent either way."""
+    parsed = text.astype("string").map(lambda v: parse_mrd_result(None if pd.isna(v) else str(v), unit))
     value = pd.Series([p.value_pct if not p.problem else None for p in parsed], index=text.index, dtype="Float64")
     problem = pd.Series([p.problem or "" for p in parsed], index=text.index, dtype="string")
     return FieldResult(

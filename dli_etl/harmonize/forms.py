@@ -24,7 +24,8 @@ from dli_etl.ingest.raw_form import LINEAGE, RawForm
 from dli_etl.specs import load_spec
 from dli_etl.text_safety import has_control_characters, strip_control_characters
 
-_EXPECTED_FROM_DETAIL = {"CT-UNMAPPED", "DATE-INVALID", "DATE-PARTIAL", "LAB-IMPLAUSIBLE", "VALUE-OUT-OF-RANGE"}
+_EXPECTED_FROM_DETAIL = {"CT-UNMAPPED", "DATE-INVALID", "DATE-PARTIAL", "LAB-IMPLAUSIBLE", "VALUE-OUT-OF-RANGE",
+                         "NUMBER-AMBIGUOUS"}
 
 
 def make_usubjid(study: pd.Series, site: pd.Series, subjid: pd.Series) -> pd.Series:
@@ -72,15 +73,16 @@ def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding],
         elif kind == "date":
             result = standardize_date(text, raw.date_format)
         elif kind in ("integer", "number"):
-            result = standardize_number(text, integer=kind == "integer")
+            result = standardize_number(text, kind == "integer", raw.decimal_separator, raw.thousands_separator)
         elif kind == "cell_dose":
             result = standardize_cell_dose(text)
         elif kind == "plerixafor_dose":
             result = standardize_plerixafor_dose(text)
         elif kind == "lab":
-            result = standardize_lab(text, fspec["analyte"], raw.units.get(name), load_spec("units"))
+            result = standardize_lab(text, fspec["analyte"], raw.units.get(name), load_spec("units"),
+                                     raw.decimal_separator, raw.thousands_separator)
         elif kind == "mrd_result":
-            result = standardize_mrd(text)
+            result = standardize_mrd(text, raw.mrd_unit)
         else:
             result = FieldResult(text.astype("string").str.strip())
         values = result.values

@@ -24,7 +24,7 @@ import pandas as pd
 
 # derived columns that travel with a field and are nulled with it; verbatim columns (``_text``,
 # ``_orig``, ``_orig_unit``) are never nulled: they are how SDTM --ORRES keeps what was collected
-DERIVED_SUFFIXES = ("_pct", "_censor", "_qual")
+DERIVED_SUFFIXES = ("_pct", "_censor", "_qual", "_censored")
 QUARANTINED_VALUE_COLUMNS = ("study", "site", "subjid", "usubjid", "form", "field", "verbatim", "rule_ids",
                              "finding_ids", "src_file", "src_locator", "row_id")
 ACCOUNTING_COLUMNS = ("study", "site", "form", "src_file", "rows_in", "rows_curated", "rows_held_back",
@@ -119,7 +119,10 @@ def value_accounting(study: str, form: str, frame: pd.DataFrame, verbatim: pd.Da
     held = frame["row_id"].isin(set(result.held_back["row_id"]))
     curated = result.curated.set_index("row_id").reindex(frame["row_id"])
     curated.index = frame.index
-    filled = curated[fields].notna().to_numpy() & ~held.to_numpy()[:, None]
+    # a censored lab result ("<0.1") is curated as text beside a null number
+    typed = pd.DataFrame({f: curated[f].notna() | (curated[f + "_censored"].notna() if f + "_censored" in curated.columns
+                                                    else False) for f in fields}, index=frame.index)
+    filled = typed.to_numpy() & ~held.to_numpy()[:, None]
     keys = set((findings["row_id"].fillna("") + "|" + findings["field"].fillna("")).tolist()) if not findings.empty else set()
     row_ids = frame["row_id"].astype("string").fillna("")
     named = pd.DataFrame({f: (row_ids + "|" + f).isin(keys).to_numpy() for f in fields}, index=frame.index)

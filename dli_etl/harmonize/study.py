@@ -151,6 +151,9 @@ def harmonize_study(ingest: IngestResult, accepted: frozenset[str] | set[str] = 
         if form in ("cbc", "chemistry"):
             analytes = [name for name, f in spec["fields"].items() if f["type"] == "lab"]
             findings += lab_duplicate_findings(frame, form, analytes, locate_for(form))
+        if form == "mrd":
+            findings += lab_duplicate_findings(frame, form, ["mrd_result"], locate_for(form),
+                                               same_test=("mrd_method", "mrd_marker", "specimen"))
     if "dli" in frames:
         dli = frames["dli"]
         # PyYAML reads "1.0e8" as text (YAML 1.1 wants "1.0e+8"), so numbers are cast here.

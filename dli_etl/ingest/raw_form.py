@@ -26,6 +26,9 @@ class RawForm:
     date_format: str | None = None
     units: dict[str, str] = field(default_factory=dict)
     value_maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    decimal_separator: str | None = None
+    thousands_separator: str | None = None
+    mrd_unit: str = "percent"
 
     def cell(self, row_locator: str, field_name: str) -> str:
         """Locator of one value, e.g. ``CBC!F17``."""
@@ -42,7 +45,32 @@ class SourceFile:
     sha256: str
     format: str
     profile: str
-    status: str  # read | unreadable | no_profile
+    status: str  # read | unreadable | no_profile | dictionary (a REDCap data dictionary beside its export)
+
+
+@dataclass
+class SourceCoverage:
+    """Where the values of one block of a source (a sheet, an item group, an instrument) went.
+
+    ``values_in_source`` = mapped + identifier + unmapped + skipped: a value read into a form, a declared
+    identifier (dropped or pseudonymised), a value in a column / item / instrument no profile maps, or a
+    value on a row the profile skips (totals, spacers). Unmapped and skipped values each have a finding."""
+
+    study: str
+    site: str
+    src_file: str
+    block: str
+    status: str  # read | unread | hidden
+    values_in_source: int = 0
+    values_mapped: int = 0
+    values_identifier: int = 0
+    values_unmapped: int = 0
+    values_skipped: int = 0
+
+    @property
+    def balanced(self) -> bool:
+        return self.values_in_source == (self.values_mapped + self.values_identifier + self.values_unmapped
+                                         + self.values_skipped)
 
 
 @dataclass
@@ -51,6 +79,7 @@ class IngestResult:
     forms: list[RawForm] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     files: list[SourceFile] = field(default_factory=list)
+    coverage: list[SourceCoverage] = field(default_factory=list)
 
     def frames_for(self, form: str) -> list[RawForm]:
         return [f for f in self.forms if f.form == form]

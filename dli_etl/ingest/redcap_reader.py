@@ -8,18 +8,21 @@ its fields is filled. Checkbox columns ``name___code`` fold back into one ``name
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from dli_etl.ingest.errors import SourceReadError
+from dli_etl.ingest.text_encoding import decode_text
 from dli_etl.lineage import redcap_row_locator
 
 _DICT_FIELD = "Variable / Field Name"
 _DICT_FORM = "Form Name"
 _DICT_TYPE = "Field Type"
 _DICT_IDENTIFIER = "Identifier?"
+_TICKED = {"1", "checked"}
 
 
 @dataclass
@@ -30,6 +33,7 @@ class RedcapDictionary:
     field_types: dict[str, str] = field(default_factory=dict)
     identifiers: set[str] = field(default_factory=set)
     validation: dict[str, str] = field(default_factory=dict)
+    encoding: str = "utf-8"
 
 
 @dataclass
@@ -38,12 +42,15 @@ class RedcapContent:
     dictionary: RedcapDictionary
     id_field: str
     unknown_columns: list[str]
+    unknown_counts: dict[str, int] = field(default_factory=dict)
+    encoding: str = "utf-8"
 
 
 def read_dictionary(path: Path) -> RedcapDictionary:
-    """Parse a REDCap data dictionary CSV (the standard 18 headers; a BOM is tolerated)."""
+    """Parse a REDCap data dictionary CSV (the standard 18 headers; BOM and encoding detected)."""
+    text, encoding = decode_text(path)
     try:
-        with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+        with io.StringIO(text, newline="") as handle:
             reader = csv.DictReader(handle)
             if reader.fieldnames is None or _DICT_FIELD not in reader.fieldnames:
                 raise SourceReadError(str(path), f"not a REDCap data dictionary (no {_DICT_FIELD!r} column)")
@@ -58,16 +65,18 @@ def read_dictionary(path: Path) -> RedcapDictionary:
                 result.validation[name] = (row.get("Text Validation Type OR Show Slider Number") or "").strip()
                 if (row.get(_DICT_IDENTIFIER) or "").strip().lower() == "y":
                     result.identifiers.add(name)
+            result.encoding = encoding
             return result
-    except OSError as exc:
-        raise SourceReadError(str(path), f"cannot be opened ({exc})") from exc
+    except csv.Error as exc:
+        raise SourceReadError(str(path), f"not a readable CSV dictionary ({exc})") from exc
 
 
 def read_redcap(data_path: Path, dictionary: RedcapDictionary) -> RedcapContent:
     """Split a raw REDCap export into instrument frames with record/event/instance lineage."""
+    text, encoding = decode_text(data_path)
     try:
-        raw = pd.read_csv(data_path, dtype="string", keep_default_na=False, encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raw = pd.read_csv(io.StringIO(text), dtype="string", keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise SourceReadError(str(data_path), f"not a readable CSV export ({exc})") from exc
     if raw.columns.empty:
         raise SourceReadError(str(data_path), "no columns")
@@ -93,7 +102,9 @@ def read_redcap(data_path: Path, dictionary: RedcapDictionary) -> RedcapContent:
                 ticked = pd.Series("", index=raw.index, dtype="string")
                 for box in boxes:
                     code = box.split("___", 1)[1]
-                    ticked = ticked.where(raw[box] != "1", ticked.where(ticked == "", ticked + "|") + code)
+                    # raw exports write 1/0, label exports Checked/Unchecked
+                    on = raw[box].str.strip().str.casefold().isin(_TICKED)
+                    ticked = ticked.where(~on, ticked.where(ticked == "", ticked + "|") + code)
                 out[name] = ticked
                 filled |= ticked != ""
             elif name in raw.columns:
@@ -112,4 +123,5 @@ def read_redcap(data_path: Path, dictionary: RedcapDictionary) -> RedcapContent:
         part["src_row"] = (part.index + 2).astype("int64")  # CSV line: header is line 1
         frames[instrument] = part.reset_index(drop=True)
     unknown = [c for c in raw.columns if c not in known and c.split("___")[0] not in dictionary.field_types]
-    return RedcapContent(frames, dictionary, id_field, unknown)
+    counts = {c: int((raw[c].str.strip() != "").sum()) for c in unknown}
+    return RedcapContent(frames, dictionary, id_field, unknown, counts, encoding)

@@ -35,6 +35,19 @@ class SheetTable:
     frame: pd.DataFrame
     rows: list[int]
     repeated: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, tuple[str, ...]] = field(default_factory=dict)  # per header: its text on each header row
+    orphan_values: int = 0  # non-blank cells below the header in columns that have no header
+
+    def find(self, name: str) -> str | None:
+        """The header a profile means by ``name``: the whole header, else the one column whose text on one
+        header row is ``name``."""
+        wanted = normalize_header(name)
+        for header in self.headers:
+            if normalize_header(header) == wanted:
+                return header
+        hits = [h for h in self.headers if h not in self.repeated
+                and any(normalize_header(a) == wanted for a in self.aliases.get(h, ()))]
+        return hits[0] if len(hits) == 1 else None
 
 
 def normalize_header(text: object) -> str:
@@ -73,17 +86,45 @@ class XlsxWorkbook:
     def sheets(self) -> list[SheetInfo]:
         return [SheetInfo(m.name, str(m.visible).endswith("Visible")) for m in self._wb.sheets_metadata]
 
-    def read_table(self, sheet: str, header_row: int = 1) -> SheetTable:
-        """The table whose header is on ``header_row`` (1-based); blank rows are skipped, not counted."""
-        from dli_etl.lineage import column_letter
-
+    def _cells(self, sheet: str) -> list[list[object]]:
         try:
-            cells = self._wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+            return self._wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
         except Exception as exc:
             raise SourceReadError(str(self.path), f"sheet {sheet!r} cannot be read ({exc})") from exc
-        if len(cells) < header_row:
+
+    def cell_texts(self, sheet: str) -> list[list[str]]:
+        """Every row of a sheet as text, as ``cell_text`` writes it."""
+        return [[cell_text(v) for v in row] for row in self._cells(sheet)]
+
+    def count_values(self, sheet: str) -> int:
+        """Non-blank cells of a sheet: what a sheet no profile reads would have given."""
+        return sum(1 for row in self._cells(sheet) for v in row if cell_text(v) != "")
+
+    def read_table(self, sheet: str, header_row: int | list[int] = 1) -> SheetTable:
+        """The table whose header is on ``header_row`` (1-based), or on several rows (a list: e.g. Chinese
+        over English). A column's header is then its row texts joined with " / ", and the profile may name
+        it by that or by any one of them (see ``header_aliases``). Blank rows are skipped, not counted."""
+        from dli_etl.lineage import column_letter
+
+        header_rows = sorted(header_row) if isinstance(header_row, list) else [int(header_row)]
+        cells = self._cells(sheet)
+        last = header_rows[-1]
+        if len(cells) < last:
             return SheetTable(sheet, [], {}, pd.DataFrame(), [])
-        header_cells = [cell_text(v) for v in cells[header_row - 1]]
+        width = max(len(cells[r - 1]) for r in header_rows)
+        levels: list[list[str]] = []
+        for r in header_rows:
+            texts = [cell_text(v) for v in cells[r - 1]] + [""] * (width - len(cells[r - 1]))
+            if r != last:
+                # an upper header row is often merged across the columns it names: carry it right, but
+                # only over columns that have a header of their own below
+                below = [cell_text(v) for v in cells[last - 1]] + [""] * (width - len(cells[last - 1]))
+                carried = ""
+                for i, text in enumerate(texts):
+                    carried = text or carried
+                    texts[i] = text or (carried if below[i] else "")
+            levels.append(texts)
+        header_cells = [" / ".join(dict.fromkeys(t[i] for t in levels if t[i])) for i in range(width)]
         keep = [i for i, h in enumerate(header_cells) if h]
         # a header written twice: the second copy keeps its column under a name of its own (pandas cannot
         # hold two columns of one name, and the first copy is what the profile means)
@@ -97,13 +138,17 @@ class XlsxWorkbook:
             seen.add(header_cells[i])
         headers = [header_cells[i] for i in keep]
         letters = {header_cells[i]: column_letter(i) for i in keep}
+        aliases = {header_cells[i]: tuple(dict.fromkeys(t[i] for t in levels if t[i])) for i in keep}
         records: list[list[str]] = []
         rows: list[int] = []
-        for offset, raw in enumerate(cells[header_row:], start=header_row + 1):
+        kept = set(keep)
+        orphans = 0
+        for offset, raw in enumerate(cells[last:], start=last + 1):
             values = [cell_text(raw[i]) if i < len(raw) else "" for i in keep]
+            orphans += sum(1 for i, v in enumerate(raw) if i not in kept and cell_text(v) != "")
             if any(values):
                 records.append(values)
                 rows.append(offset)
         frame = pd.DataFrame(records, columns=headers, dtype="string") if records else pd.DataFrame(
             {h: pd.Series(dtype="string") for h in headers})
-        return SheetTable(sheet, headers, letters, frame, rows, repeated)
+        return SheetTable(sheet, headers, letters, frame, rows, repeated, aliases, orphans)

@@ -33,6 +33,11 @@ _VALUE_PATTERNS = (
 )
 
 
+# short Chinese words a lab or CRF column holds that are shaped like a two-to-four character name
+_NOT_NAMES = {"阴性", "阳性", "弱阳性", "未检出", "未检测到", "正常", "异常", "骨髓", "外周血", "流式细胞术", "是", "否",
+              "无", "有", "男", "女", "完全缓解", "部分缓解", "复发", "进展", "稳定", "待查", "未做", "死亡", "存活"}
+
+
 def identifier_reason(header: str, values: pd.Series | None = None) -> str | None:
     """Why a column looks like a direct identifier, or None."""
     for pattern, reason in _HEADER_PATTERNS:
@@ -40,7 +45,7 @@ def identifier_reason(header: str, values: pd.Series | None = None) -> str | Non
             return reason
     if values is not None:
         sample = values.dropna().astype(str).str.strip()
-        sample = sample[sample != ""].head(200)
+        sample = sample[(sample != "") & ~sample.isin(_NOT_NAMES)].head(200)
         if len(sample) >= 3:
             for pattern, reason in _VALUE_PATTERNS:
                 if sample.str.match(pattern).mean() >= 0.8:

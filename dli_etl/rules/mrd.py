@@ -28,8 +28,9 @@ class MrdResult:
     problem: str | None = None
 
 
-def parse_mrd_result(text: str | None) -> MrdResult:
-    """One reported MRD result; percentages are kept as percent (0.01 = 0.01%)."""
+def parse_mrd_result(text: str | None, unit: str = "percent") -> MrdResult:
+    """One reported MRD result in percent (0.01 = 0.01%). ``unit`` says what a bare number means at this
+    site: ``percent``, or ``fraction`` (1e-4 = 0.01%); "%" written beside a number always means percent."""
     if text is None or str(text).strip() == "":
         return MrdResult(None, "", None, "missing")
     words = " ".join(str(text).split()).casefold()
@@ -43,7 +44,7 @@ def parse_mrd_result(text: str | None) -> MrdResult:
     if both:
         word = " ".join(both.group("word").split()).casefold()
         quality = "NEGATIVE" if word in _NEGATIVE else "POSITIVE" if word in _POSITIVE else None
-        number = parse_mrd_result(both.group("number"))
+        number = parse_mrd_result(both.group("number"), unit)
         if quality is not None and number.problem is None and number.qualitative is None:
             return MrdResult(number.value_pct, number.censor, quality)
         return MrdResult(None, "", None, "not a readable MRD result")
@@ -51,6 +52,8 @@ def parse_mrd_result(text: str | None) -> MrdResult:
     if not match:
         return MrdResult(None, "", None, "not a readable MRD result")
     number = float(match.group("num"))
+    if unit == "fraction" and not match.group("pct"):
+        number *= 100
     censor = {"<": "<", "≤": "<", "<=": "<", ">": ">", "≥": ">", ">=": ">"}.get(match.group("censor") or "", "")
     if number > 100:
         return MrdResult(number, censor, None, "above 100%")

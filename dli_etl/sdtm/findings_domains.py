@@ -28,6 +28,8 @@ def lab_result_reported(form: pd.DataFrame, field: str) -> pd.Series:
     """Per row: was this analyte reported? A typed value, or verbatim text for a quarantined one (which
     still gets its LB record, with LBORRES as written and LBSTRESN null)."""
     reported = form[field].notna()
+    if f"{field}_censored" in form.columns:
+        reported = reported | form[f"{field}_censored"].notna()
     if f"{field}_orig" in form.columns:
         reported = reported | (form[f"{field}_orig"].astype("string").str.strip().fillna("") != "")
     return reported.astype(bool)
@@ -46,11 +48,14 @@ def build_lb(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> 
         rows = with_reference_start(form[lab_result_reported(form, test["field"])], dm)
         value = rows[test["field"]].astype("Float64")
         original = rows.get(f"{test['field']}_orig", value.astype("string"))
+        # a censored result ("<0.1", "未检出") has a character result only
+        censored = rows.get(f"{test['field']}_censored", pd.Series(pd.NA, index=rows.index, dtype="string"))
+        stresc = censored.astype("string").fillna(value.astype("string"))
         term = _TERM_FOR_TEST.get(test["field"])
         grade = reported_grades(rows, test["field"], term)
         frames.append(rows.assign(
             LBTESTCD=test["LBTESTCD"], LBTEST=test["LBTEST"], LBCAT=test["LBCAT"], LBSPEC=test["LBSPEC"],
-            LBORRES=original.astype("string"), LBORRESU=rows.get(f"{test['field']}_orig_unit", test["LBSTRESU"]), LBSTRESN=value, LBSTRESC=value.astype("string"), LBSTRESU=test["LBSTRESU"],
+            LBORRES=original.astype("string"), LBORRESU=rows.get(f"{test['field']}_orig_unit", test["LBSTRESU"]), LBSTRESN=value, LBSTRESC=stresc, LBSTRESU=test["LBSTRESU"],
             LBMETHOD=pd.NA, LBLLOQ=pd.NA, LBTOXGR=grade.map(lambda g: pd.NA if g is None or pd.isna(g) else str(int(g))),
             LBDTC=rows["lbdtc"]))
     mrd = curated.get("mrd")
