@@ -15,10 +15,16 @@ EPILOG = """examples:
   dli-etl demo --defect-rate 0               the same on clean data (no error findings expected)
   dli-etl generate --out data --seed 7       only write landing files + defect manifest
   dli-etl run --landing data/landing --out results --warehouse postgresql+psycopg://u@host/db
+  dli-etl scan landing/DLIPRO/sites/S07/labs.xlsx --study DLIPRO --site S07 > S07.yaml
+                                             draft a site profile for a workbook nobody has described yet
+  dli-etl check-profile S07.yaml --landing landing
+                                             try a profile on the landing files it claims (seconds, writes nothing)
 
 outputs (under --out): sdtm/, adam/, endpoints/, curated/, quarantine/ (held-back rows; values.parquet: nulled
-values with their verbatim), findings/ (findings, row and value accounting), triage/, queries/,
-report/dq_report.html, report/findings.xlsx, warehouse.sqlite, run_manifest.json
+values with their verbatim), findings/ (findings, row and value accounting, source coverage), triage/,
+queries/, report/dq_report.html, report/findings.xlsx, warehouse.sqlite, run_manifest.json
+
+site profiles: docs/site-profiles.md lists every key, the fields of each form, units and required fields
 """
 
 
@@ -127,6 +133,45 @@ def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None,
     return 0
 
 
+def _scan(path: Path, study: str, site: str, out: Path | None) -> int:
+    from dli_etl.ingest.errors import SourceReadError
+    from dli_etl.profile_scan import scan_workbook
+
+    if not path.is_file():
+        print(f"error: {path} is not a file", file=sys.stderr)
+        return 2
+    try:
+        draft = scan_workbook(path, study, site)
+    except SourceReadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    text = draft.to_yaml()
+    if out is None:
+        print(text, end="")
+    else:
+        out.write_text(text, encoding="utf-8")
+        print(f"draft profile written to {out}: {len(draft.profile['forms'])} forms; check the notes at its top, "
+              f"then: dli-etl check-profile {out} --landing <landing>")
+    return 0 if draft.profile["forms"] else 1
+
+
+def _check_profile(path: Path, landing: Path, profiles: Path | None) -> int:
+    from dli_etl.profile_check import check_profile, format_check
+    from dli_etl.rules.identifiers import PseudonymKeyMissing
+    from dli_etl.site_profile import ProfileError
+
+    try:
+        check = check_profile(path, landing, profiles)
+    except ProfileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except PseudonymKeyMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(format_check(check))
+    return 1 if check.problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="dli-etl", description="Harmonize DLI trial data: site spreadsheets, ODM and REDCap exports in; "
@@ -162,7 +207,30 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--no-expectations", action="store_true", help="skip the Great Expectations suites on SDTM")
     demo.add_argument("--no-data-docs", action="store_true", help="run the suites but do not render GX Data Docs")
 
+    scan = sub.add_parser("scan", help="draft a site profile for an unseen workbook",
+                          description="Look at a workbook's sheets, header rows, columns and values and draft a site "
+                                      "profile: forms, fields matched by Chinese/English header names, date format, "
+                                      "units, MRD columns, identifier columns. Read the notes it writes at the top.")
+    scan.add_argument("file", type=Path, help="the .xlsx workbook")
+    scan.add_argument("--study", default="DLIPRO", help="study code (default: %(default)s)")
+    scan.add_argument("--site", default="SITE", help="site code (default: %(default)s)")
+    scan.add_argument("--out", type=Path, default=None, help="write the draft here (default: print it)")
+
+    check = sub.add_parser("check-profile", help="try one site profile on the landing files it claims",
+                           description="Validate a site profile, read only the files it claims and print what each "
+                                       "form would get (rows, how full each field is, the first findings) and where "
+                                       "every source value went. Exit 0: usable; 1: the profile names sheets or "
+                                       "columns that are not there, or claims no file; 2: not a valid profile.")
+    check.add_argument("profile", type=Path, help="the profile YAML file")
+    check.add_argument("--landing", type=Path, required=True, help="landing folder (with <STUDY>/ inside)")
+    check.add_argument("--profiles", type=Path, default=None,
+                       help="folder of the other site profiles in use (to find files claimed twice)")
+
     args = parser.parse_args(argv)
+    if args.command == "scan":
+        return _scan(args.file, args.study, args.site, args.out)
+    if args.command == "check-profile":
+        return _check_profile(args.profile, args.landing, args.profiles)
     if args.command in ("generate", "demo"):
         if not 0 <= args.defect_rate <= 0.5:
             parser.error("--defect-rate must be between 0 and 0.5")
