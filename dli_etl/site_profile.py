@@ -21,7 +21,7 @@ PROFILE_KEYS = ("study", "site", "source_name", "format", "files", "dictionary",
                 "forms", "value_maps", "country", "layout", "decimal_separator", "thousands_separator", "mrd_unit",
                 "study_oid", "subject_key", "default_site")
 # keys every block of a form may carry, whatever the format
-_COMMON_BLOCK_KEYS = ("constants", "units")
+_COMMON_BLOCK_KEYS = ("constants", "units", "reference_ranges")
 FORM_KEYS = {"xlsx": {"required": ("sheet", "columns"),
                       "optional": ("header_row", "fill_down", "skip_rows", "unpivot", "sheet_name_to",
                                    *_COMMON_BLOCK_KEYS)},
@@ -203,6 +203,13 @@ def _validate_block(block: Any, where: str, fmt: str, fields: dict[str, Any], pa
             raise ProfileError(f"{path}: {where}.units.{field_name}: {field_name!r} is not a lab value")
         if unit not in units[analyte]["convert"]:
             raise _unknown(path, f"unit for {where}.{field_name}", unit, list(units[analyte]["convert"]))
+    for field_name, limits in (block.get("reference_ranges") or {}).items():
+        if fields.get(field_name, {}).get("type") != "lab":
+            raise ProfileError(f"{path}: {where}.reference_ranges.{field_name}: {field_name!r} is not a lab value")
+        if not (isinstance(limits, list) and len(limits) == 2 and all(isinstance(x, (int, float)) for x in limits)
+                and limits[0] < limits[1]):
+            raise ProfileError(f"{path}: {where}.reference_ranges.{field_name} must be [low, high] in the unit the "
+                               f"site reports {field_name} in, low below high")
     return {n for n, f in fields.items() if f["type"] == "code" and n in set(filled)}
 
 

@@ -97,8 +97,10 @@ def _convert(values: pd.Series, rule: str) -> pd.Series:
 
 
 def standardize_lab(text: pd.Series, analyte: str, source_unit: str | None, units_spec: dict,
-                    decimal: str | None = None, thousands: str | None = None) -> FieldResult:
-    """A lab value in the analyte's canonical unit (e.g. Hb g/L -> g/dL, bilirubin umol/L -> mg/dL)."""
+                    decimal: str | None = None, thousands: str | None = None,
+                    reference_range: tuple[float, float] | None = None) -> FieldResult:
+    """A lab value in the analyte's canonical unit (e.g. Hb g/L -> g/dL, bilirubin umol/L -> mg/dL), with
+    the site's reference range as reported (``_orig_lo``/``_orig_hi``) and converted (``_lo``/``_hi``)."""
     spec = units_spec[analyte]
     number = standardize_number(text, integer=False, decimal=decimal, thousands=thousands)
     unit = source_unit or spec["unit"]
@@ -113,9 +115,13 @@ def standardize_lab(text: pd.Series, analyte: str, source_unit: str | None, unit
     censored = censored_lab_text(text, rule, decimal, thousands)
     is_censored = censored.notna().astype(bool)
     problems = {k: (mask & ~is_censored, detail) for k, (mask, detail) in number.problems.items()}
-    return FieldResult(values.where(~implausible), extra={"_orig": text.astype("string"),
-                                                          "_orig_unit": pd.Series(unit, index=text.index, dtype="string"),
-                                                          "_censored": censored},
+    extra = {"_orig": text.astype("string"), "_orig_unit": pd.Series(unit, index=text.index, dtype="string"),
+             "_censored": censored}
+    if reference_range is not None:
+        for suffix, limit in (("_lo", reference_range[0]), ("_hi", reference_range[1])):
+            extra["_orig" + suffix] = pd.Series(limit, index=text.index, dtype="Float64")
+            extra[suffix] = _convert(extra["_orig" + suffix], rule).round(4)
+    return FieldResult(values.where(~implausible), extra=extra,
                        problems={**problems, "LAB-IMPLAUSIBLE": (implausible, f"{low:g}-{high:g} {spec['unit']}")})
 
 

@@ -80,7 +80,7 @@ def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding],
             result = standardize_plerixafor_dose(text)
         elif kind == "lab":
             result = standardize_lab(text, fspec["analyte"], raw.units.get(name), load_spec("units"),
-                                     raw.decimal_separator, raw.thousands_separator)
+                                     raw.decimal_separator, raw.thousands_separator, raw.reference_ranges.get(name))
         elif kind == "mrd_result":
             result = standardize_mrd(text, raw.mrd_unit)
         else:

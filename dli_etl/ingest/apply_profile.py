@@ -73,6 +73,10 @@ def _record_file(profile: SiteProfile, src_file: str, sha: str, fmt: str, result
                                    "unreadable" if error is not None else "read"))
 
 
+def _ranges(block: dict[str, Any]) -> dict[str, tuple[float, float]]:
+    return {k: (float(v[0]), float(v[1])) for k, v in (block.get("reference_ranges") or {}).items()}
+
+
 def _sheet_names(block: dict[str, Any], sheets: dict[str, SheetInfo]) -> list[str]:
     """The sheets a block reads: literal names (hidden ones too, when named), then glob patterns such as
     ``"*年*月"`` over the visible sheets, in workbook order."""
@@ -178,7 +182,7 @@ def _block_forms(profile: SiteProfile, form: str, block: dict[str, Any], table: 
     for part, part_letters in parts:
         result.forms.append(RawForm(profile.study, form, "xlsx", src_file,
                                     _finalize(part, profile.study, profile.site, src_file, sha, "xlsx"),
-                                    part_letters, profile.date_format, dict(block.get("units", {}))))
+                                    part_letters, profile.date_format, dict(block.get("units", {})), reference_ranges=_ranges(block)))
     return _SheetUse(used, kept)
 
 
@@ -376,7 +380,7 @@ def ingest_odm(profile: SiteProfile, path: Path, src_file: str, result: IngestRe
                 result.forms.append(RawForm(profile.study, form, "odm", src_file,
                                             _finalize(frame, profile.study, group["site"], src_file, sha, "odm"),
                                             {"subjid": "", **{t: o for o, t in fields.items()}},
-                                            profile.date_format or "iso", dict(block.get("units", {}))))
+                                            profile.date_format or "iso", dict(block.get("units", {})), reference_ranges=_ranges(block)))
     _odm_coverage(profile, groups, used, len(content.repeated_items), src_file, sha, result)
 
 
@@ -468,7 +472,7 @@ def ingest_redcap(profile: SiteProfile, path: Path, dictionary_path: Path | None
             result.forms.append(RawForm(profile.study, form, "redcap", src_file,
                                         _finalize(frame, profile.study, profile.site, src_file, sha, "redcap"),
                                         {"subjid": content.id_field, **{t: s for s, t in fields.items()}},
-                                        profile.date_format or "iso", dict(block.get("units", {}))))
+                                        profile.date_format or "iso", dict(block.get("units", {})), reference_ranges=_ranges(block)))
     _redcap_coverage(profile, content, used, read_rows, declared, src_file, sha, result)
 
 

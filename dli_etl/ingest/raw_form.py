@@ -29,6 +29,7 @@ class RawForm:
     decimal_separator: str | None = None
     thousands_separator: str | None = None
     mrd_unit: str = "percent"
+    reference_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # in the reported unit
 
     def cell(self, row_locator: str, field_name: str) -> str:
         """Locator of one value, e.g. ``CBC!F17``."""

@@ -8,6 +8,7 @@ from importlib import resources
 
 import pandas as pd
 
+from dli_etl.rules.ctcae_chemistry import CHEMISTRY_TERMS, ctcae_grade_chemistry, reference_range_indicator
 from dli_etl.rules.ctcae_consistency import LAB_TERMS, reported_grades
 from dli_etl.sdtm.algorithms import conform, finish_domain, study_day, with_reference_start
 
@@ -35,6 +36,37 @@ def lab_result_reported(form: pd.DataFrame, field: str) -> pd.Series:
     return reported.astype(bool)
 
 
+def _limit_text(limit: object) -> object:
+    return pd.NA if pd.isna(limit) else f"{float(limit):g}"
+
+
+def last_before_exposure(rows: pd.DataFrame, dm: pd.DataFrame) -> pd.Series:
+    """Per row: the subject's last result of this test on or before the first DLI (RFXSTDTC; the
+    reference start when the subject had no DLI). This is the baseline of the CTCAE grades."""
+    start = dm.set_index("USUBJID")
+    anchor = start.get("RFXSTDTC", start["RFSTDTC"]).astype("string").fillna(start["RFSTDTC"].astype("string"))
+    day = rows["lbdtc"].astype("string").str.slice(0, 10)
+    cutoff = rows["usubjid"].map(anchor).astype("string")
+    complete = (day.str.len() == 10).fillna(False).astype(bool)
+    before = (day <= cutoff).fillna(False).astype(bool)
+    eligible = rows["_value"].notna().to_numpy() & complete.to_numpy() & before.to_numpy()
+    eligible = pd.Series(eligible, index=rows.index)
+    flag = pd.Series(False, index=rows.index)
+    if eligible.any():
+        last = rows[eligible].assign(_day=day[eligible]).sort_values("_day", kind="stable").groupby("usubjid").tail(1)
+        flag.loc[last.index] = True
+    return flag
+
+
+def chemistry_grades(rows: pd.DataFrame, baseline_flag: pd.Series, field: str) -> pd.Series:
+    """CTCAE v5.0 grade per row of a chemistry test, against the site's ULN and the subject's baseline."""
+    baseline = rows.loc[baseline_flag, ["usubjid", "_value"]].set_index("usubjid")["_value"]
+    base = rows["usubjid"].map(baseline)
+    return pd.Series([ctcae_grade_chemistry(field, None if pd.isna(v) else float(v), None if pd.isna(u) else float(u),
+                                            None if pd.isna(b) else float(b))
+                      for v, u, b in zip(rows["_value"], rows["_hi"], base, strict=True)], index=rows.index, dtype="object")
+
+
 def build_lb(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> pd.DataFrame:
     """One record per test and sample; LBSTRESN in standard units, LBTOXGR from CTCAE v5.0 where graded.
 
@@ -53,10 +85,23 @@ def build_lb(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> 
         stresc = censored.astype("string").fillna(value.astype("string"))
         term = _TERM_FOR_TEST.get(test["field"])
         grade = reported_grades(rows, test["field"], term)
+        field = test["field"]
+        low = rows.get(f"{field}_lo", pd.Series(pd.NA, index=rows.index, dtype="Float64")).astype("Float64")
+        high = rows.get(f"{field}_hi", pd.Series(pd.NA, index=rows.index, dtype="Float64")).astype("Float64")
+        baseline_flag = last_before_exposure(rows.assign(_value=value), dm)
+        if field in CHEMISTRY_TERMS:
+            grade = chemistry_grades(rows.assign(_value=value, _hi=high), baseline_flag, field)
         frames.append(rows.assign(
             LBTESTCD=test["LBTESTCD"], LBTEST=test["LBTEST"], LBCAT=test["LBCAT"], LBSPEC=test["LBSPEC"],
             LBORRES=original.astype("string"), LBORRESU=rows.get(f"{test['field']}_orig_unit", test["LBSTRESU"]), LBSTRESN=value, LBSTRESC=stresc, LBSTRESU=test["LBSTRESU"],
+            LBORNRLO=rows.get(f"{field}_orig_lo", low).astype("Float64").map(_limit_text).astype("string"),
+            LBORNRHI=rows.get(f"{field}_orig_hi", high).astype("Float64").map(_limit_text).astype("string"),
+            LBSTNRLO=low, LBSTNRHI=high,
+            LBNRIND=[reference_range_indicator(None if pd.isna(v) else float(v), None if pd.isna(lo) else float(lo),
+                                               None if pd.isna(hi) else float(hi))
+                     for v, lo, hi in zip(value, low, high, strict=True)],
             LBMETHOD=pd.NA, LBLLOQ=pd.NA, LBTOXGR=grade.map(lambda g: pd.NA if g is None or pd.isna(g) else str(int(g))),
+            LBLOBXFL=baseline_flag.map({True: "Y"}).astype("string"),
             LBDTC=rows["lbdtc"]))
     mrd = curated.get("mrd")
     if mrd is not None and not mrd.empty:
