@@ -42,6 +42,7 @@ from dli_etl.rules.identity import (
 from dli_etl.rules.lab_duplicates import lab_duplicate_findings
 from dli_etl.rules.mrd import mrd_positivity_column
 from dli_etl.rules.plerixafor import plerixafor_findings
+from dli_etl.rules.response_consistency import response_blast_findings
 from dli_etl.rules.treatment_timeline import (
     after_death_findings,
     chemo_timing_findings,
@@ -240,6 +241,8 @@ def _clinical_findings(study: str, params: dict, frames: dict[str, pd.DataFrame]
         out += magic_findings(frames["agvhd"], locate_for("agvhd"))
     if "cgvhd" in frames:
         out += nih_findings(frames["cgvhd"], locate_for("cgvhd"))
+    if "response" in frames and params.get("response_criteria"):
+        out += response_blast_findings(frames["response"], dli, params["response_criteria"], locate_for("response"))
     if "adverse_event" in frames:
         out += ctcae_findings(frames["adverse_event"], frames.get("cbc"), set(deaths["usubjid"]),
                               locate_for("adverse_event"))

@@ -58,6 +58,11 @@ def _text(value: object) -> str:
     return str(value)
 
 
+# bone-marrow blasts (%) an assessment of each category is drawn from: CR < 5, PR 5-25 (ELN, as the
+# protocol declares), no response above that
+_BLASTS_FOR = {"CR": (0.2, 4.0), "PR": (5.5, 24.5)}
+
+
 def _day(d0: date, n: int) -> date:
     return d0 + timedelta(days=int(n))
 
@@ -413,7 +418,7 @@ def build_study_b(rng: np.random.Generator, n_subjects: int = 28) -> SourceBundl
         if three_m <= last:
             shown = {"CR_MRDPOS": "CR"}.get(response, response)
             bundle.add("response", subjid, rsdt=three_m, response=shown,
-                       bm_blasts=round(rng.uniform(0.2, 4.0), 1) if shown == "CR" else round(rng.uniform(6, 60), 1),
+                       bm_blasts=round(rng.uniform(*_BLASTS_FOR.get(shown, (26.0, 60.0))), 1),
                        _event="followup_arm_1")
         bundle.add("followup", subjid, last_contact=last, relapse="1" if relapse_d is not None else "0",
                    relapse_date=_day(consent, relapse_d) if relapse_d is not None else None,
