@@ -124,6 +124,39 @@ def study_a_endpoints(adam: dict[str, pd.DataFrame]) -> list[dict]:
         subjects = set(infections.loc[infections["INFCAT"] == category, "USUBJID"])
         rows += _subjects_with(safety, subjects, study, f"Infection: {category.lower()}", SAFETY,
                                timepoint="1 year after first DLI")
+    rows += itt_safety_rows(study, adsl, adam.get("adlb", pd.DataFrame()), adae, year)
+    return rows
+
+
+def _within_year_of_enrollment(frame: pd.DataFrame, adsl: pd.DataFrame, date: str, year: int) -> pd.Series:
+    start = pd.to_datetime(frame["USUBJID"].astype(object).map(adsl.set_index("USUBJID")["ENRLDT"].to_dict()))
+    when = pd.to_datetime(frame[date])
+    days = (when - start).dt.days
+    return (days >= 0).fillna(False) & (days <= year).fillna(False)
+
+
+def itt_safety_rows(study: str, adsl: pd.DataFrame, adlb: pd.DataFrame, adae: pd.DataFrame, year: int) -> list[dict]:
+    """The protocol's safety estimand beside the on-treatment one: marrow suppression (CTCAE grade >= the
+    spec's minimum on NEUT, HGB or PLAT) and infections counted from enrollment to day 365, in every ITT
+    subject whether infused or not."""
+    itt = adsl[adsl["ITTFL"] == "Y"]
+    spec = load_spec("endpoints")["marrow_suppression"]
+    timepoint = "enrollment to 1 year"
+    rows: list[dict] = []
+    if not adlb.empty:
+        graded = adlb[adlb["PARAMCD"].isin(list(spec["tests"])) & (adlb["ATOXGRN"] >= spec["min_grade"]).fillna(False)]
+        graded = graded[_within_year_of_enrollment(graded, adsl, "ADT", year).to_numpy()]
+        for test, label in spec["tests"].items():
+            subjects = set(graded.loc[graded["PARAMCD"] == test, "USUBJID"])
+            rows += _subjects_with(itt, subjects, study, f"Marrow suppression: {label.capitalize()}", ITT,
+                                   timepoint=timepoint)
+        rows += _subjects_with(itt, set(graded["USUBJID"]), study, "Marrow suppression: any", ITT, timepoint=timepoint)
+    infections = adae[(adae["INFFL"] == "Y")]
+    infections = infections[_within_year_of_enrollment(infections, adsl, "ASTDT", year).to_numpy()]
+    rows += _subjects_with(itt, set(infections["USUBJID"]), study, "Infection: any", ITT, timepoint=timepoint)
+    for category in ("BACTERIAL", "VIRAL", "FUNGAL", "UNSPECIFIED"):
+        subjects = set(infections.loc[infections["INFCAT"] == category, "USUBJID"])
+        rows += _subjects_with(itt, subjects, study, f"Infection: {category.lower()}", ITT, timepoint=timepoint)
     return rows
 
 
