@@ -19,7 +19,7 @@ SUPPORTED_FORMATS = ("xlsx", "odm", "redcap")
 # every key a profile may use; anything else is a typo that would otherwise be ignored silently
 PROFILE_KEYS = ("study", "site", "source_name", "format", "files", "dictionary", "date_format", "identifiers",
                 "forms", "value_maps", "country", "layout", "decimal_separator", "thousands_separator", "mrd_unit",
-                "study_oid", "subject_key", "default_site")
+                "study_oid", "subject_key", "default_site", "sites")
 # keys every block of a form may carry, whatever the format
 _COMMON_BLOCK_KEYS = ("constants", "units", "reference_ranges")
 FORM_KEYS = {"xlsx": {"required": ("sheet", "columns"),
@@ -60,6 +60,7 @@ class SiteProfile:
     study_oid: str | None = None
     subject_key: str = "SubjectKey"
     default_site: str | None = None
+    sites: tuple[str, ...] = ()  # ODM: the SiteRef LocationOIDs this export may carry (empty: any)
 
     def blocks(self, form: str) -> list[dict[str, Any]]:
         """The layout blocks of one form: a form may be read from several places of one source."""
@@ -115,7 +116,9 @@ def validate_profile(data: dict[str, Any], path: str) -> None:
         raise ProfileError(f"{path}: decimal_separator and thousands_separator are both {data['decimal_separator']!r}")
     if data.get("mrd_unit", "percent") not in MRD_UNITS:
         raise ProfileError(f"{path}: mrd_unit is {data['mrd_unit']!r}; use one of {MRD_UNITS}")
-    for key in ("study_oid", "subject_key", "default_site"):
+    if "sites" in data and not (isinstance(data["sites"], list) and all(isinstance(x, str) for x in data["sites"])):
+        raise ProfileError(f"{path}: 'sites' must be a list of site codes, e.g. [S01, S02]")
+    for key in ("study_oid", "subject_key", "default_site", "sites"):
         if key in data and fmt != "odm":
             raise ProfileError(f"{path}: {key!r} applies to odm sources only")
     if data.get("subject_key", "SubjectKey") not in SUBJECT_KEY_SOURCES:
@@ -240,6 +243,7 @@ def _from_mapping(data: dict[str, Any], path: str) -> SiteProfile:
         study_oid=data.get("study_oid"),
         subject_key=str(data.get("subject_key", "SubjectKey")),
         default_site=data.get("default_site"),
+        sites=tuple(data.get("sites") or ()),
     )
 
 

@@ -261,7 +261,8 @@ def ingest_xlsx(profile: SiteProfile, path: Path, src_file: str, result: IngestR
         try:
             table = workbook.read_table(sheet, list(header_rows))
         except SourceReadError as exc:
-            result.findings.append(Finding("INGEST-FILE-UNREADABLE", profile.study, profile.site, detail=exc.reason,
+            rule = "INGEST-LIMIT-EXCEEDED" if sheet in workbook.too_large else "INGEST-FILE-UNREADABLE"
+            result.findings.append(Finding(rule, profile.study, profile.site, value=sheet, detail=exc.reason,
                                            src_file=src_file, src_sha256=sha, src_locator=sheet))
             continue
         mapped = {table.find(str(source)) for _, block in blocks
@@ -377,8 +378,15 @@ def ingest_odm(profile: SiteProfile, path: Path, src_file: str, result: IngestRe
                 frame["src_row"] = pd.Series(range(1, len(group) + 1), index=group.index, dtype="int64")
                 frame["event_oid"] = group.get("event_oid", "")
                 frame["event_repeat_key"] = group.get("event_repeat_key", "")
-                result.forms.append(RawForm(profile.study, form, "odm", src_file,
-                                            _finalize(frame, profile.study, group["site"], src_file, sha, "odm"),
+                finalized = _finalize(frame, profile.study, group["site"], src_file, sha, "odm")
+                if profile.sites:
+                    # a SiteRef the profile does not know cannot name a site (nor, later, a folder): held back
+                    for _, row in finalized[~finalized["site"].isin(profile.sites)].iterrows():
+                        result.findings.append(Finding(
+                            "ODM-SITE-UNKNOWN", profile.study, str(row["site"]), str(row["subjid"]), form, "site",
+                            str(row["site"]), ", ".join(profile.sites), "", src_file, sha, str(row["src_locator"]),
+                            str(row["row_id"])))
+                result.forms.append(RawForm(profile.study, form, "odm", src_file, finalized,
                                             {"subjid": "", **{t: o for o, t in fields.items()}},
                                             profile.date_format or "iso", dict(block.get("units", {})), reference_ranges=_ranges(block)))
     _odm_coverage(profile, groups, used, len(content.repeated_items), src_file, sha, result)
@@ -589,12 +597,22 @@ def ingest_profile(profile: SiteProfile, landing: Path, result: IngestResult | N
         if skip and path in skip:
             continue
         src_file = path.relative_to(Path(landing)).as_posix()
-        if profile.format == "xlsx":
-            ingest_xlsx(profile, path, src_file, result)
-        elif profile.format == "odm":
-            ingest_odm(profile, path, src_file, result)
-        else:
-            ingest_redcap(profile, path, dictionary_path, src_file, result)
+        forms_before, findings_before, files_before = len(result.forms), len(result.findings), len(result.files)
+        coverage_before = len(result.coverage)
+        try:
+            if profile.format == "xlsx":
+                ingest_xlsx(profile, path, src_file, result)
+            elif profile.format == "odm":
+                ingest_odm(profile, path, src_file, result)
+            else:
+                ingest_redcap(profile, path, dictionary_path, src_file, result)
+        except Exception as exc:  # noqa: BLE001 - one file a reader cannot handle must not stop the others
+            # nothing half-read of this file stays: its rows, findings and coverage are taken back
+            del result.forms[forms_before:], result.findings[findings_before:], result.files[files_before:]
+            del result.coverage[coverage_before:]
+            _record_file(profile, src_file, sha256_of(path), profile.format, result,
+                         SourceReadError(str(path), f"could not be read ({type(exc).__name__}: {exc}); the other "
+                                                    f"files were read. Report this file to the dli-etl maintainers"))
     for raw in result.forms[first_form:]:
         raw.value_maps = profile.value_maps
         raw.decimal_separator = profile.decimal_separator

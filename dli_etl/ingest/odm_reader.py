@@ -58,6 +58,9 @@ def read_odm(path: Path) -> OdmContent:
     A Snapshot keeps every ItemGroupData as a record. A Transactional file is applied in document order:
     Insert / Update / Upsert / Context merge into the record at their key path, Remove deletes the
     subject, event, form, item group or item it names."""
+    from dli_etl.ingest.input_limits import check_file_size, limits
+
+    check_file_size(path, limits().odm_max_mib, "an ODM file")
     content = OdmContent()
     records: dict[tuple, dict[str, str]] = {}
     context: dict[str, str] = {}

@@ -73,6 +73,9 @@ def read_dictionary(path: Path) -> RedcapDictionary:
 
 def read_redcap(data_path: Path, dictionary: RedcapDictionary) -> RedcapContent:
     """Split a raw REDCap export into instrument frames with record/event/instance lineage."""
+    from dli_etl.ingest.input_limits import check_file_size, limits
+
+    check_file_size(data_path, limits().csv_max_mib, "a CSV export")
     text, encoding = decode_text(data_path)
     try:
         raw = pd.read_csv(io.StringIO(text), dtype="string", keep_default_na=False)

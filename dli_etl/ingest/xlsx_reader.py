@@ -77,7 +77,11 @@ class XlsxWorkbook:
     """An open workbook; raises ``SourceReadError`` for a file that is not a readable xlsx."""
 
     def __init__(self, path: Path):
+        from dli_etl.ingest.input_limits import check_xlsx
+
         self.path = Path(path)
+        # before calamine sees it: a zip bomb is refused, a sheet with a far stray cell is not loaded
+        self.too_large = check_xlsx(self.path)
         try:
             self._wb = CalamineWorkbook.from_path(str(self.path))
         except Exception as exc:  # calamine raises its own error types for corrupt/zip/password files
@@ -87,6 +91,8 @@ class XlsxWorkbook:
         return [SheetInfo(m.name, str(m.visible).endswith("Visible")) for m in self._wb.sheets_metadata]
 
     def _cells(self, sheet: str) -> list[list[object]]:
+        if sheet in self.too_large:
+            raise SourceReadError(str(self.path), f"sheet {sheet!r} was not read: {self.too_large[sheet]}")
         try:
             return self._wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
         except Exception as exc:
