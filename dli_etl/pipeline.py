@@ -378,6 +378,8 @@ def write_submission_files(runs: list[StudyRun], parquet: dict[str, pd.DataFrame
                         and key.split("/")[-1] not in LINEAGE_TABLES}
     for name, domains in groups.items():
         folder = out / "sdtm" / name
+        # a submission lists datasets with records only (SDTMIG 3.4: no empty datasets)
+        domains = {domain: frame for domain, frame in domains.items() if not frame.empty}
         for domain, frame in sorted(domains.items()):
             written.append(write_xpt(frame, domain, folder / "xpt" / f"{domain}.xpt"))
         written.append(write_define(name, domains, folder / "define.xml"))

@@ -55,6 +55,8 @@ class Adtte(_Keys):
 
 
 class Adae(_Keys):
+    SAFFL: Series[str] = pa.Field(isin=_YN, nullable=True)
+    ITTFL: Series[str] = pa.Field(isin=_YN, nullable=True)
     TRTEMFL: Series[str] = pa.Field(isin=_YN)
     TRAE1MFL: Series[str] = pa.Field(isin=_YN)
     INFCAT: Series[str] = pa.Field(isin=["", "BACTERIAL", "VIRAL", "FUNGAL", "UNSPECIFIED"])

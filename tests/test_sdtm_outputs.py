@@ -178,3 +178,25 @@ def test_mapping_spec_drives_domains_and_reports_unmapped_values():
     assert rs["RSDY"].tolist() == [90, 121]
     assert [(f.rule_id, f.value) for f in findings] == [("SDTM-VALUE-UNMAPPED", "STABLE-ISH")]
     assert supp is None
+
+
+def test_define_lists_only_datasets_with_records_and_types_counts_as_integers(run_clean):
+    for study in ("DLIPRO", "DLIPLX"):
+        root = ET.parse(run_clean.out / "sdtm" / study / "define.xml").getroot()
+        for group in root.iter(f"{ODM}ItemGroupDef"):
+            frame = pd.read_parquet(run_clean.out / "sdtm" / study / f"{group.get('Name').lower()}.parquet")
+            assert len(frame) > 0, (study, group.get("Name"))
+        types = {i.get("OID"): i.get("DataType") for i in root.iter(f"{ODM}ItemDef")}
+        assert types["IT.LB.LBSEQ"] == types["IT.LB.LBDY"] == "integer" and types["IT.LB.LBSTRESN"] == "float"
+        lb = pd.read_parquet(run_clean.out / "sdtm" / study / "lb.parquet") if study == "DLIPRO" else None
+        if lb is not None:
+            assert str(lb["LBSEQ"].dtype) == "Int64" and str(lb["LBSTRESN"].dtype) == "Float64"
+
+
+def test_trial_summary_codes_its_values_and_lists_one_value_per_record(run_clean):
+    ts = pd.read_parquet(run_clean.out / "sdtm" / "DLIPLX" / "ts.parquet").set_index(["TSPARMCD", "TSSEQ"])
+    assert ts.loc[("TRT", 1), "TSVAL"] == "DONOR LYMPHOCYTE INFUSION" and ts.loc[("TRT", 2), "TSVAL"] == "PLERIXAFOR"
+    # C-codes from the NCI EVS SDTM CT 2025-03-25 package in ../shared/reference/public-data/ct-sdtm-nci-evs
+    assert (ts.loc[("STYPE", 1), "TSVALCD"], ts.loc[("INTMODEL", 1), "TSVALCD"]) == ("C98388", "C82640")
+    assert ts.loc[("STYPE", 1), "TSVCDVER"] == "2025-03-25"
+    assert ts.loc[("SSTDTC", 1), "TSVAL"] == pd.read_parquet(run_clean.out / "sdtm" / "DLIPLX" / "dm.parquet")["RFICDTC"].min()

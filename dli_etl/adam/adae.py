@@ -9,7 +9,7 @@ import pandas as pd
 from dli_etl.adam.dates import imputed_date
 from dli_etl.specs import load_spec
 
-ADAE_COLUMNS = ("STUDYID", "USUBJID", "SITEID", "ARMCD", "ARM", "AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "AECAT",
+ADAE_COLUMNS = ("STUDYID", "USUBJID", "SITEID", "ARMCD", "ARM", "SAFFL", "ITTFL", "AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "AECAT",
                 "AESER", "AEREL", "ASTDT", "ASTDTF", "AENDT", "ADY", "ATOXGRN", "TRTEMFL", "TRAE1MFL", "INFFL", "INFCAT",
                 "AOCCPFL", "AOCCIFL")
 
@@ -43,7 +43,8 @@ def build_adae(adsl: pd.DataFrame, sdtm: dict[str, pd.DataFrame]) -> pd.DataFram
     window = load_spec("endpoints")["trae_window_days"]
     keys = adsl.set_index("USUBJID")
     out = ae[["STUDYID", "USUBJID", "AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "AECAT", "AESER", "AEREL"]].copy()
-    for column in ("SITEID", "ARMCD", "ARM"):
+    # population flags travel with each record, so an analyst filters ADAE without a join to ADSL
+    for column in ("SITEID", "ARMCD", "ARM", "SAFFL", "ITTFL"):
         out[column] = out["USUBJID"].astype(object).map(keys[column].to_dict())
     first_dli = pd.to_datetime(out["USUBJID"].astype(object).map(keys["TRTSDT"].to_dict()))
     out["ASTDT"], out["ASTDTF"] = imputed_date(ae["AESTDTC"], not_before=first_dli)

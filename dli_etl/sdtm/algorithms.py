@@ -54,8 +54,16 @@ def conform(frame: pd.DataFrame, domain: str) -> pd.DataFrame:
         if var["type"] == "Char":
             out[name] = out[name].astype("string")
         else:
-            out[name] = pd.to_numeric(out[name], errors="coerce").astype("Float64")
+            numbers = pd.to_numeric(out[name], errors="coerce").astype("Float64")
+            whole = bool(((numbers.dropna() % 1) == 0).all())
+            out[name] = numbers.astype("Int64") if integer_variable(name) and whole else numbers
     return out.reset_index(drop=True)
+
+
+def integer_variable(name: str) -> bool:
+    """Variables that count (sequence numbers, study days, age, element order): integers in Parquet, SQL
+    and Define-XML, not doubles."""
+    return name.endswith(("SEQ", "DY")) or name in ("AGE", "TAETORD")
 
 
 def labels(domain: str) -> dict[str, str]:

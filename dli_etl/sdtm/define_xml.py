@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from dli_etl.sdtm.algorithms import variable_metadata
+from dli_etl.sdtm.algorithms import integer_variable, variable_metadata
 from dli_etl.sdtm.controlled_terms import CT_PACKAGE_DATE
 from dli_etl.sdtm.xpt import DATASET_LABELS
 
@@ -69,7 +69,8 @@ def write_define(study: str, domains: dict[str, pd.DataFrame], path: Path) -> Pa
             values = frame[var["variable"]].dropna().astype(str) if var["variable"] in frame.columns else pd.Series([], dtype=str)
             length = max(1, int(values.str.len().max())) if var["type"] == "Char" and not values.empty else 8
             item = ET.Element(f"{{{ODM}}}ItemDef", {"OID": oid, "Name": var["variable"], "SASFieldName": var["variable"],
-                                                    "DataType": "text" if var["type"] == "Char" else "float",
+                                                    "DataType": "text" if var["type"] == "Char" else
+                                                    "integer" if integer_variable(var["variable"]) else "float",
                                                     "Length": str(length)})
             _text(item, "Description", var["label"])
             item_defs.append(item)

@@ -12,15 +12,41 @@ from dli_etl.specs import load_spec
 
 TSPARM = {"TITLE": "Trial Title", "REGID": "Registry Identifier", "STYPE": "Study Type", "TPHASE": "Trial Phase Classification",
           "RANDOM": "Trial is Randomized", "INTMODEL": "Intervention Model", "TBLIND": "Trial Blinding Schema",
-          "NARMS": "Planned Number of Arms", "PLANSUB": "Planned Number of Subjects", "TTYPE": "Trial Type",
+          "NARMS": "Planned Number of Arms", "SSTDTC": "Study Start Date", "PLANSUB": "Planned Number of Subjects", "TTYPE": "Trial Type",
           "INDIC": "Trial Disease/Condition Indication", "TRT": "Investigational Therapy or Treatment",
           "SDTIGVER": "SDTM IG Version", "CTVER": "Version of CDISC CT Used"}
 
 
-def build_trial_design(study: str) -> dict[str, pd.DataFrame]:
+def ts_records(study: str, parameters: dict, dm: pd.DataFrame | None = None) -> list[dict]:
+    """TS rows: one per value (a list gives several, TSSEQ counting within the parameter), C-codes for
+    values from CDISC CT, the registry for REGID, and SSTDTC from the earliest informed consent."""
+    design = load_spec("trial_design")
+    codes, terminology = design.get("ts_value_codes", {}), design.get("ts_terminology", {})
+    values = dict(parameters)
+    if dm is not None and not dm.empty and "RFICDTC" in dm.columns:
+        consents = dm["RFICDTC"].dropna().astype(str)
+        consents = consents[consents.str.len() >= 10]
+        if not consents.empty:
+            values["SSTDTC"] = consents.min()[:10]
+    rows = []
+    for code, value in values.items():
+        for seq, one in enumerate(value if isinstance(value, list) else [value], start=1):
+            text = str(one)
+            valcd = codes.get(code, {}).get(text)
+            ref = version = pd.NA
+            if valcd is not None:
+                ref, version = terminology.get("name", "CDISC CT"), terminology.get("version", pd.NA)
+            elif code == "REGID":
+                valcd, ref = text, "ClinicalTrials.gov"
+            rows.append({"STUDYID": study, "DOMAIN": "TS", "TSSEQ": seq, "TSPARMCD": code, "TSPARM": TSPARM[code],
+                         "TSVAL": text, "TSVALCD": valcd if valcd is not None else pd.NA, "TSVCDREF": ref,
+                         "TSVCDVER": version})
+    return rows
+
+
+def build_trial_design(study: str, dm: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     spec = load_spec("trial_design")[study]
-    ts = pd.DataFrame([{"STUDYID": study, "DOMAIN": "TS", "TSSEQ": i, "TSPARMCD": code, "TSPARM": TSPARM[code],
-                        "TSVAL": str(value), "TSVALCD": pd.NA} for i, (code, value) in enumerate(spec["ts"].items(), 1)])
+    ts = pd.DataFrame(ts_records(study, spec["ts"], dm))
     te = pd.DataFrame([{"STUDYID": study, "DOMAIN": "TE", "ETCD": code, "ELEMENT": e["element"], "TESTRL": e["start"],
                         "TEENRL": e.get("end", pd.NA), "TEDUR": e.get("duration", pd.NA)}
                        for code, e in spec["elements"].items()])
