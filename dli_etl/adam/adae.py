@@ -45,7 +45,7 @@ def build_adae(adsl: pd.DataFrame, sdtm: dict[str, pd.DataFrame]) -> pd.DataFram
     out = ae[["STUDYID", "USUBJID", "AESEQ", "AETERM", "AEDECOD", "AEBODSYS", "AECAT", "AESER", "AEREL"]].copy()
     # population flags travel with each record, so an analyst filters ADAE without a join to ADSL
     for column in ("SITEID", "ARMCD", "ARM", "SAFFL", "ITTFL"):
-        out[column] = out["USUBJID"].astype(object).map(keys[column].to_dict())
+        out[column] = out["USUBJID"].astype(object).map(keys[column].to_dict()) if column in keys.columns else pd.NA
     first_dli = pd.to_datetime(out["USUBJID"].astype(object).map(keys["TRTSDT"].to_dict()))
     out["ASTDT"], out["ASTDTF"] = imputed_date(ae["AESTDTC"], not_before=first_dli)
     out["AENDT"], _ = imputed_date(ae["AEENDTC"])

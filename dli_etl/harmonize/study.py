@@ -25,6 +25,7 @@ from dli_etl.harmonize.quarantine import (
 )
 from dli_etl.ingest.raw_form import IngestResult
 from dli_etl.lineage import cell_locator
+from dli_etl.rules.chemo_regimen import regimen_findings
 from dli_etl.rules.ctcae_consistency import ctcae_findings
 from dli_etl.rules.death_consistency import (
     after_last_contact_findings,
@@ -39,6 +40,7 @@ from dli_etl.rules.identity import (
     missing_subject_findings,
     unknown_subject_findings,
 )
+from dli_etl.rules.ist_duration import ist_duration_findings
 from dli_etl.rules.lab_duplicates import lab_duplicate_findings
 from dli_etl.rules.mrd import mrd_positivity_column
 from dli_etl.rules.plerixafor import plerixafor_findings
@@ -241,6 +243,11 @@ def _clinical_findings(study: str, params: dict, frames: dict[str, pd.DataFrame]
         out += magic_findings(frames["agvhd"], locate_for("agvhd"))
     if "cgvhd" in frames:
         out += nih_findings(frames["cgvhd"], locate_for("cgvhd"))
+    if "chemo" in frames and params.get("chemo_regimens"):
+        out += regimen_findings(frames["chemo"], params["chemo_regimens"], locate_for("chemo"))
+    if "immunosuppression" in frames and params.get("ist_weeks"):
+        out += ist_duration_findings(frames["immunosuppression"], frames.get("transplant", empty), followup,
+                                     params["ist_weeks"], locate_for("immunosuppression"))
     if "response" in frames and params.get("response_criteria"):
         out += response_blast_findings(frames["response"], dli, params["response_criteria"], locate_for("response"))
     if "adverse_event" in frames:
