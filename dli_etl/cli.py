@@ -19,6 +19,8 @@ EPILOG = """examples:
                                              draft a site profile for a workbook nobody has described yet
   dli-etl check-profile S07.yaml --landing landing
                                              try a profile on the landing files it claims (seconds, writes nothing)
+  dli-etl queries list --out results --status Answered --site S02
+  dli-etl queries decide accept 3f2a9c0b1d2e --landing data/landing --study DLIPRO --note "lab confirmed" --by LW
 
 outputs (under --out): sdtm/, adam/, endpoints/, curated/, quarantine/ (held-back rows; values.parquet: nulled
 values with their verbatim), findings/ (findings, row and value accounting, source coverage), triage/,
@@ -172,6 +174,38 @@ def _check_profile(path: Path, landing: Path, profiles: Path | None) -> int:
     return 1 if check.problems else 0
 
 
+def _queries_list(out: Path, status: str | None, site: str | None, study: str | None) -> int:
+    import pandas as pd
+
+    path = out / "queries" / "queries.parquet"
+    if not path.is_file():
+        print(f"error: no queries in {out} (run the pipeline first: dli-etl run --out {out} ...)", file=sys.stderr)
+        return 2
+    queries = pd.read_parquet(path)
+    for column, wanted in (("status", status), ("site", site), ("study", study)):
+        if wanted:
+            queries = queries[queries[column].astype("string").str.casefold() == wanted.casefold()]
+    if queries.empty:
+        print("no query matches")
+        return 0
+    shown = queries[["query_id", "status", "study", "site", "subjid", "form", "field", "value", "rule_id", "response"]]
+    with pd.option_context("display.max_rows", 500, "display.max_colwidth", 40, "display.width", 200):
+        print(shown.fillna("").to_string(index=False))
+    print(f"\n{len(queries)} queries; " + ", ".join(f"{n} {s}" for s, n in queries["status"].value_counts().items()))
+    return 0
+
+
+def _queries_decide(landing: Path, study: str, decision: str, query_ids: list[str], note: str, by: str) -> int:
+    from dli_etl.queries import record_decision
+
+    if not (landing / study).is_dir():
+        print(f"error: {landing / study} does not exist; give the landing folder the runs read", file=sys.stderr)
+        return 2
+    path = record_decision(landing / study, query_ids, decision, note, by)
+    print(f"{decision}: {len(query_ids)} queries recorded in {path}; the next run applies the decision (once)")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="dli-etl", description="Harmonize DLI trial data: site spreadsheets, ODM and REDCap exports in; "
@@ -226,7 +260,31 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--profiles", type=Path, default=None,
                        help="folder of the other site profiles in use (to find files claimed twice)")
 
+    queries = sub.add_parser("queries", help="list queries, or record a data manager's decision on them")
+    qsub = queries.add_subparsers(dest="queries_command", required=True, metavar="ACTION")
+    qlist = qsub.add_parser("list", help="the current queries, filtered")
+    qlist.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder of the runs (default: %(default)s)")
+    qlist.add_argument("--status", help="Open, Answered, Accepted or Closed")
+    qlist.add_argument("--site", help="site code")
+    qlist.add_argument("--study", help="study code")
+    decide = qsub.add_parser("decide", help="accept, close or reopen queries (applied by the next run, once)",
+                             description="accept: the value is right as collected; it is released from quarantine. "
+                                         "close: the query ends although the problem stays (e.g. the site cannot "
+                                         "provide it); the value stays quarantined and the query is not reopened. "
+                                         "reopen: back to Open. The decision, your name and note are kept in the "
+                                         "query history.")
+    decide.add_argument("decision", choices=["accept", "close", "reopen"])
+    decide.add_argument("query_ids", nargs="+", metavar="QUERY_ID")
+    decide.add_argument("--landing", type=Path, required=True, help="the landing folder the runs read")
+    decide.add_argument("--study", required=True, help="study code of the queries (DLIPRO or DLIPLX)")
+    decide.add_argument("--note", required=True, help="why (kept with the decision)")
+    decide.add_argument("--by", required=True, help="your name or initials")
+
     args = parser.parse_args(argv)
+    if args.command == "queries":
+        if args.queries_command == "list":
+            return _queries_list(args.out, args.status, args.site, args.study)
+        return _queries_decide(args.landing, args.study, args.decision, args.query_ids, args.note, args.by)
     if args.command == "scan":
         return _scan(args.file, args.study, args.site, args.out)
     if args.command == "check-profile":

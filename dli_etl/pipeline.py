@@ -35,9 +35,11 @@ from dli_etl.publish import (
 )
 from dli_etl.queries import (
     accepted_ids,
+    empty_decisions,
     empty_history,
     empty_queries,
     load_previous,
+    read_decisions,
     read_responses,
     update_queries,
     write_triage_workbooks,
@@ -98,9 +100,11 @@ class QueryState:
     responses: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["query_id", "site_status", "response", "response_file"], dtype="string"))
 
+    decisions: pd.DataFrame = field(default_factory=empty_decisions)
+
     @property
     def accepted(self) -> set[str]:
-        return accepted_ids(self.previous, self.responses)
+        return accepted_ids(self.previous, self.responses, self.decisions)
 
 
 def query_state(landing: Path, out: Path, warehouse_url: str | None = None) -> QueryState:
@@ -108,7 +112,9 @@ def query_state(landing: Path, out: Path, warehouse_url: str | None = None) -> Q
     Path(out).mkdir(parents=True, exist_ok=True)
     previous, history = load_previous(warehouse_url or default_warehouse_url(out))
     responses = [read_responses(Path(landing) / study) for study in STUDIES]
-    return QueryState(previous, history, pd.concat(responses, ignore_index=True))
+    decisions = [read_decisions(Path(landing) / study) for study in STUDIES]
+    return QueryState(previous, history, pd.concat(responses, ignore_index=True),
+                      pd.concat(decisions, ignore_index=True))
 
 
 @dataclass
@@ -281,7 +287,8 @@ def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url:
     parquet, sql = output_tables(runs, analysis)
     read_files = {f.path for r in runs for f in r.ingest.files if f.status == "read"}
     queries, new_history = update_queries(state.previous, parquet["findings/findings"], state.responses, run_id,
-                                          read_files=read_files, studies_read={r.study for r in runs})
+                                          read_files=read_files, studies_read={r.study for r in runs},
+                                          history=state.history, decisions=state.decisions)
     history = pd.concat([state.history, new_history], ignore_index=True) if not state.history.empty else new_history
     sql["queries"] = queries
     sql["query_history"] = history

@@ -8,11 +8,17 @@ Status rules, applied on each run:
   ``Closed`` while the problem is still in the data;
 - an answer saying the value is confirmed correct accepts the query (``Accepted``): the response is
   kept as the audit record and the row is released from quarantine;
-- any other answer leaves the query ``Answered`` until the data change or the data manager accepts it.
+- any other answer leaves the query ``Answered`` until the data change or the data manager accepts it;
+- the data manager decides last (``dli-etl queries decide``): accept (the value is released), close (the
+  query ends although the problem stays: it is not reopened for the same problem) or reopen;
+- each returned workbook and each decision is applied once: its source (file name and content hash, or
+  the data manager and time) is kept in the history, so a workbook still lying in the landing folder on
+  the next run changes nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -31,8 +37,11 @@ OPEN, ANSWERED, CLOSED, ACCEPTED = "Open", "Answered", "Closed", "Accepted"
 RESPONSES_FOLDER = "query_responses"
 QUERY_COLUMNS = ("query_id", "study", "site", "subjid", "form", "field", "rule_id", "severity", "category", "value",
                  "message", "src_file", "src_locator", "status", "response", "first_seen_run", "last_seen_run",
-                 "status_changed_run", "times_reopened")
-HISTORY_COLUMNS = ("run_id", "query_id", "from_status", "to_status", "reason", "response")
+                 "status_changed_run", "times_reopened", "decided_by")
+HISTORY_COLUMNS = ("run_id", "query_id", "from_status", "to_status", "reason", "response", "source")
+DECISIONS_FILE = "dm_decisions.csv"
+DECISION_COLUMNS = ("query_id", "decision", "note", "by", "at")
+DECISIONS = ("accept", "close", "reopen")
 _CONFIRMED = re.compile(r"confirm(?:ed)?\s+correct|value\s+is\s+correct|确认无误|数据正确", re.IGNORECASE)
 # "We cannot confirm correct value yet", "无法确认无误": a negated confirmation must never accept a query
 _NEGATED = re.compile(r"\b(?:not|cannot|unable|never|no)\b|n't\b|无法|不能|不是|尚未|未能|没有|不(?!错)", re.IGNORECASE)
@@ -54,6 +63,10 @@ def empty_queries() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="Int64" if c == "times_reopened" else "string") for c in QUERY_COLUMNS})
 
 
+def empty_decisions() -> pd.DataFrame:
+    return pd.DataFrame(columns=[*DECISION_COLUMNS, "source"], dtype="string")
+
+
 def empty_history() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="string") for c in HISTORY_COLUMNS})
 
@@ -70,6 +83,9 @@ def load_previous(warehouse_url: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     # the warehouse tags rows with the run that published them; the query state itself does not carry it
     queries = queries.drop(columns=["dli_run_id"], errors="ignore")
     history = history.drop(columns=["dli_run_id"], errors="ignore")
+    # a warehouse written before a column existed gets it empty
+    queries = queries.reindex(columns=list(QUERY_COLUMNS)).astype({"decided_by": "string"})
+    history = history.reindex(columns=list(HISTORY_COLUMNS))
     queries = queries.astype({c: "string" for c in QUERY_COLUMNS if c != "times_reopened"})
     queries["times_reopened"] = pd.to_numeric(queries["times_reopened"]).astype("Int64")
     return queries, history.astype("string")
@@ -80,6 +96,7 @@ def read_responses(study_landing: Path) -> pd.DataFrame:
     rows = []
     folder = Path(study_landing) / RESPONSES_FOLDER
     for path in sorted(folder.glob("*.xlsx")) if folder.exists() else []:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
         try:
             sheet = CalamineWorkbook.from_path(str(path)).get_sheet_by_name(_SHEET).to_python()
         except Exception:  # an unreadable returned workbook must not stop the run; it is simply not applied
@@ -95,38 +112,85 @@ def read_responses(study_landing: Path) -> pd.DataFrame:
             if len(raw) <= max(qid, status, response):
                 continue
             rows.append({"query_id": cell_text(raw[qid]), "site_status": cell_text(raw[status]),
-                         "response": cell_text(raw[response]), "response_file": path.name})
-    frame = pd.DataFrame(rows, columns=["query_id", "site_status", "response", "response_file"]).astype("string")
+                         "response": cell_text(raw[response]), "response_file": path.name,
+                         "source": f"{path.name}#{digest}"})
+    frame = pd.DataFrame(rows, columns=["query_id", "site_status", "response", "response_file", "source"]).astype("string")
     return frame[frame["query_id"] != ""].drop_duplicates("query_id", keep="last")
 
 
-def accepted_ids(previous: pd.DataFrame, responses: pd.DataFrame) -> set[str]:
-    """Queries that are (or now become) accepted: their rows are released from quarantine."""
+def read_decisions(study_landing: Path) -> pd.DataFrame:
+    """The data manager's decisions (``<study>/query_responses/dm_decisions.csv``), in the order made."""
+    path = Path(study_landing) / RESPONSES_FOLDER / DECISIONS_FILE
+    if not path.is_file():
+        return pd.DataFrame(columns=[*DECISION_COLUMNS, "source"], dtype="string")
+    frame = pd.read_csv(path, dtype="string", keep_default_na=False).reindex(columns=list(DECISION_COLUMNS))
+    frame = frame[frame["query_id"].fillna("") != ""].fillna("")
+    return frame.assign(source="dm:" + frame["by"] + "@" + frame["at"]).astype("string")
+
+
+def record_decision(study_landing: Path, query_ids: list[str], decision: str, note: str, by: str) -> Path:
+    """Append a data-manager decision; the next run applies it once."""
+    from datetime import UTC, datetime
+
+    if decision not in DECISIONS:
+        raise ValueError(f"decision must be one of {DECISIONS}")
+    path = Path(study_landing) / RESPONSES_FOLDER / DECISIONS_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    new = pd.DataFrame([{"query_id": q, "decision": decision, "note": note, "by": by, "at": at} for q in query_ids])
+    new.to_csv(path, mode="a", header=not path.exists(), index=False)
+    return path
+
+
+def accepted_ids(previous: pd.DataFrame, responses: pd.DataFrame, decisions: pd.DataFrame | None = None) -> set[str]:
+    """Queries that are (or now become) accepted: their rows are released from quarantine. The data
+    manager's last decision on a query wins over the site's answer."""
     accepted = set(previous.loc[previous["status"] == ACCEPTED, "query_id"])
-    if responses.empty:
-        return accepted
-    confirmed = responses["response"].fillna("").map(confirms).astype(bool)
-    return accepted | set(responses.loc[confirmed, "query_id"])
+    if not responses.empty:
+        confirmed = responses["response"].fillna("").map(confirms).astype(bool)
+        accepted |= set(responses.loc[confirmed, "query_id"])
+    if decisions is not None and not decisions.empty:
+        last = decisions.drop_duplicates("query_id", keep="last").set_index("query_id")["decision"]
+        accepted = (accepted - set(last[last != "accept"].index)) | set(last[last == "accept"].index)
+    return accepted
 
 
 def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd.DataFrame,
                    run_id: str, read_files: set[str] | None = None,
-                   studies_read: set[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   studies_read: set[str] | None = None, history: pd.DataFrame | None = None,
+                   decisions: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """New query state and this run's history rows.
 
     A query whose problem is gone closes itself only when its source was read this run
-    (``read_files``, ``studies_read``; None = everything was read): a file that did not come is not a fix."""
+    (``read_files``, ``studies_read``; None = everything was read): a file that did not come is not a fix.
+    Site answers and data-manager decisions already in ``history`` (same source) are not applied again."""
     prev = previous.set_index("query_id") if not previous.empty else empty_queries().set_index("query_id")
-    answers = responses.set_index("query_id") if not responses.empty else None
+    applied: set[tuple[str, str]] = set()
+    if history is not None and not history.empty and "source" in history.columns:
+        applied = {(str(q), str(src)) for q, src in zip(history["query_id"], history["source"], strict=True)
+                   if isinstance(src, str) and src}
+    fresh = responses
+    if not responses.empty:
+        new = [(str(q), str(src)) not in applied for q, src in zip(responses["query_id"], responses["source"], strict=True)] \
+            if "source" in responses.columns else [True] * len(responses)
+        fresh = responses[new]
+    answers = fresh.set_index("query_id") if not fresh.empty else None
+    choice = None
+    if decisions is not None and not decisions.empty:
+        pending = decisions[[(str(q), str(src)) not in applied
+                             for q, src in zip(decisions["query_id"], decisions["source"], strict=True)]]
+        choice = pending.drop_duplicates("query_id", keep="last").set_index("query_id") if not pending.empty else None
     # info findings (e.g. documented sponsor CT extensions) are notes for the standards team, not site queries
     current = findings[findings["severity"] != "info"].drop_duplicates("finding_id").set_index("finding_id")
-    history: list[dict[str, str]] = []
     rows: list[dict[str, object]] = []
 
-    def move(qid: str, old: str, new: str, reason: str, response: str = "") -> None:
-        if old != new:
-            history.append({"run_id": run_id, "query_id": qid, "from_status": old, "to_status": new,
-                            "reason": reason, "response": response})
+    changes: list[dict[str, str]] = []
+
+    def move(qid: str, old: str, new: str, reason: str, response: str = "", source: str = "",
+             always: bool = False) -> None:
+        if old != new or always or source:
+            changes.append({"run_id": run_id, "query_id": qid, "from_status": old, "to_status": new,
+                            "reason": reason, "response": response, "source": source})
 
     for qid, finding in current.iterrows():
         old_row = prev.loc[qid] if qid in prev.index else None
@@ -134,33 +198,54 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
         response = "" if old_row is None or pd.isna(old_row["response"]) else str(old_row["response"])
         reopened = 0 if old_row is None or pd.isna(old_row["times_reopened"]) else int(old_row["times_reopened"])
         first_seen = run_id if old_row is None else str(old_row["first_seen_run"])
+        decided_by = "" if old_row is None or pd.isna(old_row.get("decided_by")) else str(old_row["decided_by"])
         new, reason = OPEN, "new problem" if old_row is None else "still in the data"
         if old == ACCEPTED:
             new, reason = ACCEPTED, "accepted earlier"
+        elif old == CLOSED and decided_by:
+            new, reason = CLOSED, f"closed by the data manager ({decided_by})"
         elif old == CLOSED:
             new, reason = OPEN, "the problem came back"
             reopened += 1
         elif old == ANSWERED:
             new, reason = ANSWERED, "answered, problem still in the data"
-        if answers is not None and qid in answers.index and new != ACCEPTED:
+        source, always = "", False
+        if answers is not None and qid in answers.index and new not in (ACCEPTED, CLOSED):
             answer = answers.loc[qid]
             text = "" if pd.isna(answer["response"]) else str(answer["response"])
             site_status = str(answer["site_status"]).strip().capitalize()
+            source = str(answer.get("source", "") or "")
             if text and confirms(text):
                 new, reason, response = ACCEPTED, "site confirmed the value is correct", text
             elif site_status == CLOSED:
                 new, reason = OPEN, "site marked it closed but the problem is still in the data"
                 response = text or response
                 reopened += 1
+                always = True
             elif text:
                 new, reason, response = ANSWERED, "site answered", text
-        move(qid, old, new, reason, response)
+            else:
+                source = ""
+        move(qid, old, new, reason, response, source, always)
+        if choice is not None and qid in choice.index:
+            decision = choice.loc[qid]
+            who, note = str(decision["by"]), str(decision["note"])
+            before = new
+            if decision["decision"] == "accept":
+                new, decided_by = ACCEPTED, who
+            elif decision["decision"] == "close":
+                new, decided_by = CLOSED, who
+            elif decision["decision"] == "reopen":
+                new, decided_by = OPEN, ""
+            response = note or response
+            move(qid, before, new, f"data manager {who}: {decision['decision']}", note, str(decision["source"]),
+                 always=True)
         changed = run_id if old != new else (str(old_row["status_changed_run"]) if old_row is not None else run_id)
         rows.append({"query_id": qid, **{c: finding[c] for c in ("study", "site", "subjid", "form", "field", "rule_id",
                                                               "severity", "category", "value", "message", "src_file",
                                                               "src_locator")},
                      "status": new, "response": response, "first_seen_run": first_seen, "last_seen_run": run_id,
-                     "status_changed_run": changed, "times_reopened": reopened})
+                     "status_changed_run": changed, "times_reopened": reopened, "decided_by": decided_by})
     for qid, old_row in prev.iterrows():
         if qid in current.index:
             continue
@@ -172,14 +257,22 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
             continue
         old = str(old_row["status"])
         new = CLOSED
-        move(qid, old, new, "problem no longer in the data", "" if pd.isna(old_row["response"]) else str(old_row["response"]))
+        response = "" if pd.isna(old_row["response"]) else str(old_row["response"])
+        source = ""
+        if answers is not None and qid in answers.index:
+            # the site's explanation that came with the fix is kept with the closed query
+            answer = answers.loc[qid]
+            response = str(answer["response"]) if pd.notna(answer["response"]) and str(answer["response"]) else response
+            source = str(answer.get("source", "") or "")
+        move(qid, old, new, "problem no longer in the data", response, source)
         rows.append({"query_id": qid, **{c: old_row[c] for c in QUERY_COLUMNS if c not in ("query_id",)},
-                     "status": new, "status_changed_run": run_id if old != new else old_row["status_changed_run"]})
+                     "status": new, "response": response,
+                     "status_changed_run": run_id if old != new else old_row["status_changed_run"]})
     queries = pd.DataFrame(rows, columns=list(QUERY_COLUMNS))
     queries = queries.astype({c: "string" for c in QUERY_COLUMNS if c != "times_reopened"})
     queries["times_reopened"] = pd.to_numeric(queries["times_reopened"]).astype("Int64")
     return queries.sort_values(["study", "site", "query_id"], kind="mergesort").reset_index(drop=True), \
-        pd.DataFrame(history, columns=list(HISTORY_COLUMNS)).astype("string")
+        pd.DataFrame(changes, columns=list(HISTORY_COLUMNS)).astype("string")
 
 
 def write_triage_workbooks(queries: pd.DataFrame, out_dir: Path) -> list[Path]:
