@@ -56,7 +56,7 @@ def published(context: AssetExecutionContext, paths: DliEtlPaths, source_files: 
         **totals, "findings": MetadataValue.json(summary.findings_by_severity),
         "parquet_files": summary.parquet_files, "sql_tables": MetadataValue.json(summary.sql_tables),
         "subjects": MetadataValue.json(summary.subjects), "queries": MetadataValue.json(summary.queries_by_status),
-        "endpoints_preview": MetadataValue.md(analysis.endpoints[["STUDYID", "GROUP", "ENDPOINT", "MEASURE", "ESTIMATE"]]
+        "endpoints_preview": MetadataValue.md(analysis.endpoints[["STUDYID", "ANALYSIS_GROUP", "ENDPOINT", "MEASURE", "ESTIMATE"]]
                                               .head(15).round(3).to_markdown(index=False)),
         "triage_workbooks": MetadataValue.md("\n".join(f"- `{p}`" for p in summary.triage_workbooks) or "_none_"),
     })

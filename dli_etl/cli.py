@@ -219,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     gen.add_argument("--seed", type=int, default=20261101, help="random seed; same seed, same files (default: %(default)s)")
     gen.add_argument("--defect-rate", type=float, default=0.03,
                      help="share of records per defect class to corrupt on purpose; 0 = clean data (default: %(default)s)")
+    gen.add_argument("--scale", type=int, default=1,
+                     help="K x the subjects of both studies and K x Study A's sites, same layouts and defect classes; "
+                          "the added sites' profiles go to OUT/profiles (pass as --profiles) (default: %(default)s)")
 
     run = sub.add_parser("run", help="run the pipeline on a landing folder")
     run.add_argument("--landing", type=Path, required=True, help="folder with one sub-folder per study (DLIPRO/, DLIPLX/)")
@@ -295,10 +298,15 @@ def main(argv: list[str] | None = None) -> int:
         from dli_etl.synth.generate import generate
 
         print(f"generating synthetic sources (seed {args.seed}, defect rate {args.defect_rate}) ...", flush=True)
-        result = generate(args.out, seed=args.seed, defect_rate=args.defect_rate)
+        scale = getattr(args, "scale", 1)
+        if scale < 1:
+            parser.error("--scale must be 1 or more")
+        result = generate(args.out, seed=args.seed, defect_rate=args.defect_rate, scale=scale)
         print(f"  {sum(result.subjects.values())} subjects ({', '.join(f'{k} {v}' for k, v in result.subjects.items())}), "
               f"{len(result.files)} files in {result.landing}")
         print(f"  {result.defects} planted defects listed in {result.manifest}")
+        if result.profiles is not None:
+            print(f"  profiles of the added sites in {result.profiles}: dli-etl run --profiles {result.profiles} ...")
         if args.command == "generate":
             return 0
         _demo_pseudonym_key(args.out)

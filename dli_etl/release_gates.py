@@ -117,7 +117,7 @@ def endpoint_populations(adams: dict[str, dict[str, pd.DataFrame]], endpoints: p
         counts[(study, SAFETY)] = _population_counts(adsl, "SAFFL")
     checked = 0
     for _, row in endpoints.iterrows():
-        study, group, population = str(row["STUDYID"]), str(row["GROUP"]), str(row["POPULATION"])
+        study, group, population = str(row["STUDYID"]), str(row["ANALYSIS_GROUP"]), str(row["POPULATION"])
         if study == "POOLED":
             studies = [s for s, _ in counts if s == group] if group in adams else [s for s in adams if (s, SAFETY) in counts]
             expected = sum(counts[(s, SAFETY)][1] for s in set(studies))

@@ -103,7 +103,7 @@ def test_endpoints_by_hand(adam_a):
     PREEMPT relapse: death at 90 (S = 2/3), censoring at 150, relapse at 300 with 1 at risk -> CIF = 2/3.
     PREEMPT aGVHD III-IV: 1 of 3 on day 30 -> CIF = 1/3."""
     table = endpoint_table({"DLIPRO": adam_a})
-    a = table[table["STUDYID"] == "DLIPRO"].set_index(["ENDPOINT", "GROUP"])
+    a = table[table["STUDYID"] == "DLIPRO"].set_index(["ENDPOINT", "ANALYSIS_GROUP"])
     assert a.loc[("Overall survival", "PROPH"), "ESTIMATE"] == pytest.approx(1 / 3)
     assert a.loc[("Relapse", "PROPH"), "ESTIMATE"] == pytest.approx(1 / 3)
     assert a.loc[("Relapse", "PREEMPT"), "ESTIMATE"] == pytest.approx(2 / 3)
@@ -114,7 +114,7 @@ def test_endpoints_by_hand(adam_a):
         total = sum(a.loc[(name, arm), "ESTIMATE"] for name in ("Relapse", "Non-relapse mortality",
                                                                  "Leukemia-free survival"))
         assert total == pytest.approx(1.0)
-    assert {"PROPH vs PREEMPT", "PREEMPT vs PROPH"} & set(table["GROUP"])
+    assert {"PROPH vs PREEMPT", "PREEMPT vs PROPH"} & set(table["ANALYSIS_GROUP"])
     tests = table[table["MEASURE"].isin(["Gray's test", "Log-rank test"])]
     assert tests["P_VALUE"].between(0, 1).all()
 
@@ -228,7 +228,7 @@ def test_generated_endpoints_for_every_study_and_arm(run_clean):
     a = endpoints[endpoints["STUDYID"] == "DLIPRO"]
     for endpoint in ("Relapse", "Leukemia-free survival", "Overall survival", "Acute GVHD grade II-IV",
                      "Acute GVHD grade III-IV", "Chronic GVHD", "Marrow suppression: Pancytopenia", "Infection: viral"):
-        assert set(a.loc[a["ENDPOINT"] == endpoint, "GROUP"]) >= {"PROPH", "PREEMPT"}, endpoint
+        assert set(a.loc[a["ENDPOINT"] == endpoint, "ANALYSIS_GROUP"]) >= {"PROPH", "PREEMPT"}, endpoint
     estimates = a[~a["MEASURE"].str.endswith("test")]
     assert estimates["ESTIMATE"].between(0, 1).all()
     gray = a[(a["ENDPOINT"] == "Relapse") & (a["MEASURE"] == "Gray's test")]
@@ -241,9 +241,9 @@ def test_generated_endpoints_for_every_study_and_arm(run_clean):
     orr = b.loc["Overall response (CR + CRh + CRi + PR)"]
     assert orr["EVENTS"] == b.loc["Complete remission", "EVENTS"] + b.loc["Partial remission", "EVENTS"]
     pooled = endpoints[endpoints["STUDYID"] == "POOLED"]
-    assert set(pooled["GROUP"]) >= {"DLIPRO", "DLIPLX", "POOLED"}
-    both = pooled[(pooled["ENDPOINT"] == "Overall survival from first DLI") & pooled["GROUP"].isin(["DLIPRO", "DLIPLX"])]
-    assert pooled.loc[(pooled["ENDPOINT"] == "Overall survival from first DLI") & (pooled["GROUP"] == "POOLED"),
+    assert set(pooled["ANALYSIS_GROUP"]) >= {"DLIPRO", "DLIPLX", "POOLED"}
+    both = pooled[(pooled["ENDPOINT"] == "Overall survival from first DLI") & pooled["ANALYSIS_GROUP"].isin(["DLIPRO", "DLIPLX"])]
+    assert pooled.loc[(pooled["ENDPOINT"] == "Overall survival from first DLI") & (pooled["ANALYSIS_GROUP"] == "POOLED"),
                       "N"].iloc[0] == both["N"].sum()
 
 

@@ -135,3 +135,20 @@ def test_cgvhd_severity_follows_organ_scores_on_clean_data(generated_clean):
               "lungs": "IT.CGLUNGS", "joints": "IT.CGJOINTS", "genital": "IT.CGGENIT"}
     for _, row in cg.iterrows():
         assert row["IT.CGSEV"] == nih_global_severity({o: int(row[c]) for o, c in organs.items()})
+
+
+def test_generate_at_scale_adds_subjects_sites_and_their_profiles(tmp_path):
+    from dli_etl.pipeline import ingest
+    from dli_etl.site_profile import load_profiles
+
+    result = generate(tmp_path, seed=7, defect_rate=0.0, scale=2)
+    assert result.subjects == {"DLIPRO": 400, "DLIPLX": 56}
+    sites = sorted(p.name for p in (result.landing / "DLIPRO" / "sites").iterdir())
+    assert sites == [f"S{n:02d}" for n in range(1, 13)]
+    profiles = load_profiles(result.profiles)
+    edc = next(p for p in profiles if p.key == "DLIPRO/EDC/odm")
+    assert edc.sites == tuple(sites)
+    ingested = ingest("DLIPRO", result.landing, profiles)
+    rules = {f.rule_id for f in ingested.findings}
+    assert not rules & {"INGEST-NO-PROFILE", "ODM-SITE-UNKNOWN", "INGEST-SHEET-MISSING", "INGEST-COLUMN-MISSING"}
+    assert {raw.frame["site"].iloc[0] for raw in ingested.frames_for("cbc")} == set(sites)

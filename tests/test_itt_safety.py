@@ -20,11 +20,11 @@ def test_infections_from_enrollment_to_day_365_in_the_itt():
                          "ASTDT": pd.to_datetime(["2026-12-31", "2026-04-10", "2027-01-02"])})  # day 364, 99, 366
     rows = itt_safety_rows("DLIPRO", _adsl(), pd.DataFrame(), adae, 365)
     assert all(r["POPULATION"] == ITT and r["TIMEPOINT"] == "enrollment to 1 year" for r in rows)
-    by_arm = {r["GROUP"]: r for r in rows if r["ENDPOINT"] == "Infection: any"}
+    by_arm = {r["ANALYSIS_GROUP"]: r for r in rows if r["ENDPOINT"] == "Infection: any"}
     # A2 was never infused (not in the safety population) but counts here; A3's infection is on day 366
     assert (by_arm["PROPH"]["N"], by_arm["PROPH"]["EVENTS"]) == (2, 2)
     assert (by_arm["PREEMPT"]["N"], by_arm["PREEMPT"]["EVENTS"]) == (1, 0)
-    fungal = {r["GROUP"]: r["EVENTS"] for r in rows if r["ENDPOINT"] == "Infection: fungal"}
+    fungal = {r["ANALYSIS_GROUP"]: r["EVENTS"] for r in rows if r["ENDPOINT"] == "Infection: fungal"}
     assert fungal == {"PROPH": 1, "PREEMPT": 0}
 
 
@@ -34,7 +34,7 @@ def test_marrow_suppression_before_the_first_dli_counts_from_enrollment():
                          "ADT": pd.to_datetime(["2026-01-20", "2026-02-01", "2027-03-01"])})
     adae = pd.DataFrame(columns=["USUBJID", "INFFL", "INFCAT", "ASTDT"])
     rows = itt_safety_rows("DLIPRO", _adsl(), adlb, adae, 365)
-    neut = {r["GROUP"]: r["EVENTS"] for r in rows if r["ENDPOINT"] == "Marrow suppression: Neutropenia"}
-    anyone = {r["GROUP"]: r["EVENTS"] for r in rows if r["ENDPOINT"] == "Marrow suppression: any"}
+    neut = {r["ANALYSIS_GROUP"]: r["EVENTS"] for r in rows if r["ENDPOINT"] == "Marrow suppression: Neutropenia"}
+    anyone = {r["ANALYSIS_GROUP"]: r["EVENTS"] for r in rows if r["ENDPOINT"] == "Marrow suppression: any"}
     assert neut == {"PROPH": 1, "PREEMPT": 0}  # grade 3 on day 19 counts; PLAT grade 2 does not
     assert anyone == {"PROPH": 1, "PREEMPT": 0}  # A3's grade 4 is after day 365

@@ -216,7 +216,7 @@ def test_month_only_death_after_a_relapse_stays_a_relapse(chain):
 def test_endpoint_n_is_the_itt_population(chain):
     table = chain["endpoints"]
     a = table[(table["STUDYID"] == STUDY) & (table["POPULATION"] == "ITT")]
-    assert set(a.loc[a["GROUP"] == "PROPH", "N"]) == {2} and set(a.loc[a["GROUP"] == "PREEMPT", "N"]) == {2}
+    assert set(a.loc[a["ANALYSIS_GROUP"] == "PROPH", "N"]) == {2} and set(a.loc[a["ANALYSIS_GROUP"] == "PREEMPT", "N"]) == {2}
     assert endpoint_populations({STUDY: chain["adam"]}, table).passed
 
 

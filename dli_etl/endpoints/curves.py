@@ -11,8 +11,8 @@ import pandas as pd
 from dli_etl.survival.cumulative_incidence import cumulative_incidence
 from dli_etl.survival.kaplan_meier import kaplan_meier
 
-CURVE_COLUMNS = ("STUDYID", "PARAMCD", "KIND", "GROUP", "TIME", "ESTIMATE")
-AT_RISK_COLUMNS = ("STUDYID", "PARAMCD", "GROUP", "TIME", "AT_RISK")
+CURVE_COLUMNS = ("STUDYID", "PARAMCD", "KIND", "ANALYSIS_GROUP", "TIME", "ESTIMATE")
+AT_RISK_COLUMNS = ("STUDYID", "PARAMCD", "ANALYSIS_GROUP", "TIME", "AT_RISK")
 _COLOURS = ("#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad")
 
 
@@ -23,25 +23,25 @@ def curve_points(study: str, adtte: pd.DataFrame, paramcd: str, kind: str, by: s
     rows = []
     for group, part in data.groupby(by, sort=True):
         time = part["AVAL"].astype(float).to_numpy()
-        rows.append({"GROUP": str(group), "TIME": 0.0, "ESTIMATE": 1.0 if kind == "KM" else 0.0})
+        rows.append({"ANALYSIS_GROUP": str(group), "TIME": 0.0, "ESTIMATE": 1.0 if kind == "KM" else 0.0})
         if kind == "KM":
             table = kaplan_meier(time, (part["EVSTAT"] == 1).astype(int).to_numpy())
             table = table[table["n_event"] > 0]
-            rows += [{"GROUP": str(group), "TIME": float(t), "ESTIMATE": float(s)}
+            rows += [{"ANALYSIS_GROUP": str(group), "TIME": float(t), "ESTIMATE": float(s)}
                      for t, s in zip(table["time"], table["survival"], strict=True)]
         elif (part["EVSTAT"] > 0).any():
             table = cumulative_incidence(time, part["EVSTAT"].astype(int).to_numpy(), cause=1)
-            rows += [{"GROUP": str(group), "TIME": float(t), "ESTIMATE": float(e)}
+            rows += [{"ANALYSIS_GROUP": str(group), "TIME": float(t), "ESTIMATE": float(e)}
                      for t, e in zip(table["time"], table["estimate"], strict=True)]
-        rows.append({"GROUP": str(group), "TIME": float(time.max()) if len(time) else 0.0,
+        rows.append({"ANALYSIS_GROUP": str(group), "TIME": float(time.max()) if len(time) else 0.0,
                      "ESTIMATE": rows[-1]["ESTIMATE"]})
-    frame = pd.DataFrame(rows, columns=["GROUP", "TIME", "ESTIMATE"])
+    frame = pd.DataFrame(rows, columns=["ANALYSIS_GROUP", "TIME", "ESTIMATE"])
     return frame.assign(STUDYID=study, PARAMCD=paramcd, KIND=kind)[list(CURVE_COLUMNS)]
 
 
 def numbers_at_risk(study: str, adtte: pd.DataFrame, paramcd: str, times: list[int], by: str = "ARMCD") -> pd.DataFrame:
     data = adtte[(adtte["PARAMCD"] == paramcd) & (adtte["ANL01FL"] == "Y")]
-    rows = [{"STUDYID": study, "PARAMCD": paramcd, "GROUP": str(group), "TIME": t,
+    rows = [{"STUDYID": study, "PARAMCD": paramcd, "ANALYSIS_GROUP": str(group), "TIME": t,
              "AT_RISK": int((part["AVAL"].astype(float) >= t).sum())}
             for group, part in data.groupby(by, sort=True) for t in times]
     return pd.DataFrame(rows, columns=list(AT_RISK_COLUMNS))
@@ -50,7 +50,7 @@ def numbers_at_risk(study: str, adtte: pd.DataFrame, paramcd: str, times: list[i
 def curve_svg(points: pd.DataFrame, at_risk: pd.DataFrame, title: str, y_label: str, max_day: int = 365) -> str:
     """A step plot, one line per group, x in days, y from 0 to 1, numbers at risk under the axis."""
     width, height, left, top, plot_w, plot_h = 640, 330, 70, 30, 540, 200
-    groups = sorted(points["GROUP"].unique()) if not points.empty else []
+    groups = sorted(points["ANALYSIS_GROUP"].unique()) if not points.empty else []
 
     def x(day: float) -> float:
         return left + plot_w * min(day, max_day) / max_day
@@ -75,7 +75,7 @@ def curve_svg(points: pd.DataFrame, at_risk: pd.DataFrame, title: str, y_label: 
                  f'text-anchor="middle">{escape(y_label)}</text>')
     for i, group in enumerate(groups):
         colour = _COLOURS[i % len(_COLOURS)]
-        line = points[points["GROUP"] == group].sort_values("TIME", kind="stable")
+        line = points[points["ANALYSIS_GROUP"] == group].sort_values("TIME", kind="stable")
         path, previous = [], None
         for t, e in zip(line["TIME"], line["ESTIMATE"], strict=True):
             if t > max_day:
@@ -89,7 +89,7 @@ def curve_svg(points: pd.DataFrame, at_risk: pd.DataFrame, title: str, y_label: 
         label_y = top + plot_h + 52 + 18 * i
         parts.append(f'<text x="{left - 8}" y="{label_y}" text-anchor="end" font-size="11" fill="{colour}">'
                      f'{escape(group)}</text>')
-        for _, row in at_risk[at_risk["GROUP"] == group].iterrows():
+        for _, row in at_risk[at_risk["ANALYSIS_GROUP"] == group].iterrows():
             parts.append(f'<text x="{x(row["TIME"]):.1f}" y="{label_y}" text-anchor="middle" font-size="11">'
                          f'{int(row["AT_RISK"])}</text>')
     parts.append(f'<text x="{left}" y="{top + plot_h + 44}" font-size="10" fill="#555">number at risk</text>')

@@ -1,7 +1,7 @@
 """The endpoints each protocol names, for each study and arm, plus a pooled table of DLI outcomes.
 
 Every row is one number with its interval: ``MEASURE`` says what it is (``1-year CIF``, ``n/N``,
-``Gray's test``...), ``METHOD`` how it was computed. Tests sit on their own row with ``GROUP`` naming
+``Gray's test``...), ``METHOD`` how it was computed. Tests sit on their own row with ``ANALYSIS_GROUP`` naming
 the comparison and the statistic in ``ESTIMATE``.
 """
 
@@ -16,7 +16,7 @@ from dli_etl.specs import load_spec
 from dli_etl.survival.gray import gray_test
 from dli_etl.survival.logrank import logrank_test
 
-ENDPOINT_COLUMNS = ("STUDYID", "GROUP", "ENDPOINT", "MEASURE", "TIMEPOINT", "N", "N_EVALUABLE", "EVENTS", "ESTIMATE",
+ENDPOINT_COLUMNS = ("STUDYID", "ANALYSIS_GROUP", "ENDPOINT", "MEASURE", "TIMEPOINT", "N", "N_EVALUABLE", "EVENTS", "ESTIMATE",
                     "CI_LOW", "CI_HIGH", "AT_RISK", "METHOD", "P_VALUE", "POPULATION")
 ITT = "ITT"
 SAFETY = "safety (received DLI)"
@@ -26,7 +26,7 @@ KM, AJ, EXACT = "Kaplan-Meier, Greenwood log CI", "Aalen-Johansen, death competi
 
 def _row(study: str, group: str, endpoint: str, measure: str, timepoint: str, values: dict, method: str,
          population: str) -> dict:
-    return {"STUDYID": study, "GROUP": group, "ENDPOINT": endpoint, "MEASURE": measure, "TIMEPOINT": timepoint,
+    return {"STUDYID": study, "ANALYSIS_GROUP": group, "ENDPOINT": endpoint, "MEASURE": measure, "TIMEPOINT": timepoint,
             "N": values.get("N"), "N_EVALUABLE": values.get("N_EVALUABLE", values.get("N")), "EVENTS": values.get("EVENTS"), "ESTIMATE": values.get("ESTIMATE"),
             "CI_LOW": values.get("CI_LOW"), "CI_HIGH": values.get("CI_HIGH"), "AT_RISK": values.get("AT_RISK"),
             "METHOD": method, "P_VALUE": values.get("P_VALUE", math.nan), "POPULATION": population}
@@ -214,11 +214,11 @@ def pooled_dli_endpoints(adams: dict[str, dict[str, pd.DataFrame]]) -> list[dict
     per_study = {}
     for study, adam in adams.items():
         adsl, adtte, adae = adam["adsl"], adam["adtte"], adam["adae"]
-        per_study[study] = {p: _from_first_dli(adsl, adtte, p).assign(GROUP=study)
+        per_study[study] = {p: _from_first_dli(adsl, adtte, p).assign(ANALYSIS_GROUP=study)
                             for p in ("OS", "RELAPSE", "NRM", "AGVHD24")}
         per_study[study]["infections"] = adae[(adae["INFFL"] == "Y") & (adae["TRTEMFL"] == "Y")
                                               & (adae["ADY"] <= year).fillna(False)]
-        per_study[study]["safety"] = adsl[adsl["SAFFL"] == "Y"].assign(GROUP=study)
+        per_study[study]["safety"] = adsl[adsl["SAFFL"] == "Y"].assign(ANALYSIS_GROUP=study)
     if not per_study:
         return rows
     pooled = {key: pd.concat([s[key] for s in per_study.values()], ignore_index=True) for key in next(iter(per_study.values()))}
@@ -241,12 +241,12 @@ def pooled_dli_endpoints(adams: dict[str, dict[str, pd.DataFrame]]) -> list[dict
     os_all = pooled["OS"]
     rows.append(_row("POOLED", "DLIPRO vs DLIPLX", "Overall survival from first DLI", "Log-rank test", "whole follow-up",
                      {"N": len(pooled["safety"]), "N_EVALUABLE": len(os_all), "EVENTS": int((os_all["EVSTAT"] == 1).sum()),
-                      "P_VALUE": logrank_p(os_all["AVAL"], (os_all["EVSTAT"] == 1).astype(int), os_all["GROUP"])},
+                      "P_VALUE": logrank_p(os_all["AVAL"], (os_all["EVSTAT"] == 1).astype(int), os_all["ANALYSIS_GROUP"])},
                      "chi-square, 1 df", population))
     rel_all = pooled["RELAPSE"]
     rows.append(_row("POOLED", "DLIPRO vs DLIPLX", "Relapse after DLI", "Gray's test", "whole follow-up",
                      {"N": len(pooled["safety"]), "N_EVALUABLE": len(rel_all), "EVENTS": int((rel_all["EVSTAT"] == 1).sum()),
-                      "P_VALUE": gray_p(rel_all["AVAL"], rel_all["EVSTAT"], rel_all["GROUP"])},
+                      "P_VALUE": gray_p(rel_all["AVAL"], rel_all["EVSTAT"], rel_all["ANALYSIS_GROUP"])},
                      "chi-square, 1 df", population))
     return rows
 

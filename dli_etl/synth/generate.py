@@ -37,6 +37,7 @@ class GenerateResult:
     files: tuple[Path, ...]
     subjects: dict[str, int]
     defects: int
+    profiles: Path | None = None  # profiles of the sites a scaled-up run adds (pass as --profiles)
 
 
 def _profile(profiles: list[SiteProfile], study: str, site: str, fmt: str = "xlsx") -> SiteProfile:
@@ -46,18 +47,58 @@ def _profile(profiles: list[SiteProfile], study: str, site: str, fmt: str = "xls
     raise KeyError(f"no shipped profile for {study}/{site}")
 
 
-def generate(out: Path, seed: int = 20261101, defect_rate: float = 0.03) -> GenerateResult:
-    """Write both studies' landing files under ``out/landing`` and ``out/defect_manifest.csv``."""
+def _scaled_profiles(profiles: list[SiteProfile], sites: tuple[str, ...], folder: Path) -> list[SiteProfile]:
+    """Profiles for the sites a scaled-up Study A adds, written to ``folder`` (pass it as ``--profiles``):
+    each copies the layout of a shipped site, and the EDC profile lists every site."""
+    import yaml
+
+    from dli_etl.site_profile import load_profile
+    from dli_etl.synth.timelines import layout_site
+
+    written = []
+    for site in sites:
+        template = _profile(profiles, "DLIPRO", layout_site(site))
+        if site == template.site:
+            continue
+        data = yaml.safe_load(Path(template.path).read_text(encoding="utf-8"))
+        data.update(site=site, files=[f"sites/{site}/*.xlsx"], source_name=f"Scaled site {site} ({template.site} layout)")
+        written.append((folder / "DLIPRO" / f"{site}.yaml", data))
+    edc = _profile(profiles, "DLIPRO", "EDC", "odm")
+    data = yaml.safe_load(Path(edc.path).read_text(encoding="utf-8"))
+    data["sites"] = list(sites)
+    written.append((folder / "DLIPRO" / "EDC.yaml", data))
+    extra = []
+    for path, data in written:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+        extra.append(load_profile(path))
+    keys = {p.key for p in extra}
+    return [p for p in profiles if p.key not in keys] + extra
+
+
+def generate(out: Path, seed: int = 20261101, defect_rate: float = 0.03, scale: int = 1) -> GenerateResult:
+    """Write both studies' landing files under ``out/landing`` and ``out/defect_manifest.csv``.
+
+    ``scale``: K times the subjects of both studies and, for Study A, K times the sites (S07.. copy the
+    layouts of S01..S06; their profiles are written to ``out/profiles``, to be passed as ``--profiles``).
+    Scale 1 writes exactly the files it always did."""
+    from dli_etl.synth.timelines import study_a_sites
+
     out = Path(out)
     landing = out / "landing"
     profiles = load_profiles()
+    sites = study_a_sites(scale)
+    profiles_dir = None
+    if scale > 1:
+        profiles_dir = out / "profiles"
+        profiles = _scaled_profiles(profiles, sites, profiles_dir)
     rng = np.random.default_rng(seed)
     stamp = DATA_CUTOFF.isoformat()
     files: list[Path] = []
     manifest_rows: list[dict] = []
 
     # Study A: central ODM + one lab workbook per site.
-    a = build_study_a(np.random.default_rng(rng.integers(1 << 31)), 200)
+    a = build_study_a(np.random.default_rng(rng.integers(1 << 31)), 200 * scale, sites)
     hsct = {r["subjid"]: r["hsctdt"] for r in a.forms["transplant"]}
     arm = {r["subjid"]: r["armcd"] for r in a.forms["randomization"]}
     planter_a = DefectPlanter(a, np.random.default_rng(rng.integers(1 << 31)), defect_rate)
@@ -77,7 +118,7 @@ def generate(out: Path, seed: int = 20261101, defect_rate: float = 0.03) -> Gene
     manifest_rows += _manifest(planter_a, where, landing)
 
     # Study B: REDCap export + the site's MRD workbook.
-    b = build_study_b(np.random.default_rng(rng.integers(1 << 31)), 28)
+    b = build_study_b(np.random.default_rng(rng.integers(1 << 31)), 28 * scale)
     hsct_b = {r["subjid"]: r["hsctdt"] for r in b.forms["transplant"]}
     planter_b = DefectPlanter(b, np.random.default_rng(rng.integers(1 << 31)), defect_rate)
     planter_b.plant_all(hsct_b, {})
@@ -104,7 +145,7 @@ def generate(out: Path, seed: int = 20261101, defect_rate: float = 0.03) -> Gene
         writer.writerows(manifest_rows)
     subjects = {"DLIPRO": len({r["subjid"] for r in a.forms["enrollment"]}),
                 "DLIPLX": len({r["subjid"] for r in b.forms["enrollment"]})}
-    return GenerateResult(landing, manifest, tuple(files), subjects, len(manifest_rows))
+    return GenerateResult(landing, manifest, tuple(files), subjects, len(manifest_rows), profiles_dir)
 
 
 def _manifest(planter: DefectPlanter, where: dict[int, tuple[Path, str]], landing: Path) -> list[dict]:

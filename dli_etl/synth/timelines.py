@@ -263,13 +263,25 @@ def _person(rng: np.random.Generator, ref: date) -> tuple[str, date]:
     return sex, birth
 
 
-def build_study_a(rng: np.random.Generator, n_subjects: int = 200) -> SourceBundle:
-    """Study A (DLIPRO): 200 subjects, 1:1 prophylactic vs preemptive DLI, six sites."""
+def study_a_sites(scale: int = 1) -> tuple[str, ...]:
+    """Study A's sites at a registry scale: S01..S06, then S07.. each laid out like S01..S06 in turn."""
+    return tuple(f"S{n:02d}" for n in range(1, 6 * scale + 1))
+
+
+def layout_site(site: str) -> str:
+    """The shipped site whose workbook layout a scaled-up site copies (S07 -> S01, S08 -> S02, ...)."""
+    return STUDY_A_SITES[(int(site[1:]) - 1) % len(STUDY_A_SITES)]
+
+
+def build_study_a(rng: np.random.Generator, n_subjects: int = 200, sites: tuple[str, ...] = STUDY_A_SITES) -> SourceBundle:
+    """Study A (DLIPRO): 200 subjects, 1:1 prophylactic vs preemptive DLI, six sites (more at scale)."""
     bundle = SourceBundle(study="DLIPRO")
     per_site_counter: dict[str, int] = {}
-    site_weights = np.array([0.24, 0.2, 0.16, 0.16, 0.12, 0.12])
+    base_weights = np.array([0.24, 0.2, 0.16, 0.16, 0.12, 0.12])
+    site_weights = np.tile(base_weights, len(sites) // len(base_weights))
+    site_weights = site_weights / site_weights.sum()
     for i in range(n_subjects):
-        site = STUDY_A_SITES[int(rng.choice(len(STUDY_A_SITES), p=site_weights))]
+        site = sites[int(rng.choice(len(sites), p=site_weights))]
         per_site_counter[site] = per_site_counter.get(site, 0) + 1
         subjid = f"{site[1:]}-{per_site_counter[site]:03d}"
         bundle.sites[subjid] = site
@@ -302,7 +314,7 @@ def build_study_a(rng: np.random.Generator, n_subjects: int = 200) -> SourceBund
                 mrd_positive_from = int(rng.integers(60, 240))
                 dli_days.append(mrd_positive_from + int(rng.integers(7, 15)))
         dli_days = [d for d in dli_days if _day(hsct, d) < last and (relapse_hsct is None or d < relapse_hsct)]
-        notation = pick_notation(rng, site in CHINESE_SITES)
+        notation = pick_notation(rng, layout_site(site) in CHINESE_SITES)
         aes: list[dict] = []
         liver_by_day: dict[int, float] = {}
         for rnd, d in enumerate(dli_days, start=1):
