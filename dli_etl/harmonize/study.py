@@ -33,7 +33,11 @@ from dli_etl.rules.death_consistency import (
     recovered_after_death_findings,
 )
 from dli_etl.rules.dli_dose import dose_findings
-from dli_etl.rules.eligibility import consent_after_hsct_findings, eligibility_findings
+from dli_etl.rules.eligibility import (
+    consent_after_hsct_findings,
+    eligibility_findings,
+    missing_criterion_findings,
+)
 from dli_etl.rules.gvhd_consistency import magic_findings, nih_findings
 from dli_etl.rules.identity import (
     duplicate_subject_findings,
@@ -170,6 +174,9 @@ def harmonize_study(ingest: IngestResult, accepted: frozenset[str] | set[str] = 
                                           frames.get("randomization", pd.DataFrame()),
                                           params.get("prophylactic_window_days"), locate_for("dli"))
     findings += _clinical_findings(study, params, frames, locate_for)
+    if "enrollment" in frames and params.get("eligibility"):
+        findings += missing_criterion_findings(frames["enrollment"], verbatims["enrollment"], params["eligibility"],
+                                               locate_for("enrollment"))
     result = HarmonizeResult(study, enrolled=frozenset(u for u in enrolled if isinstance(u, str) and not u.endswith("-")))
     table = findings_frame(findings)
     accounting, nulled = [], []

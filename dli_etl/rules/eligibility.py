@@ -26,6 +26,26 @@ def eligibility_findings(enrollment: pd.DataFrame, criteria: dict[str, list[str]
     return out
 
 
+def missing_criterion_findings(enrollment: pd.DataFrame, verbatim: pd.DataFrame, criteria: dict[str, list[str]],
+                               locate: Locate) -> list[Finding]:
+    """A criterion field left blank at the source: eligibility cannot be confirmed, so the site is asked. A
+    value that was written but could not be coded has its own finding and is not asked about twice."""
+    from dli_etl.specs import load_spec
+
+    required = {n for n, f in load_spec("forms")["enrollment"]["fields"].items() if f.get("required")}
+    out: list[Finding] = []
+    for field in criteria:
+        if field not in enrollment.columns or field in required:
+            continue  # a required field left blank is already a REQ-MISSING query
+        text = verbatim[field] if field in verbatim.columns else pd.Series(pd.NA, index=enrollment.index)
+        blank = (text.isna() | (text.astype("string").str.strip() == "")).fillna(True).astype(bool)
+        for _, row in enrollment[blank.to_numpy()].iterrows():
+            out.append(Finding("ELIG-CRITERION-MISSING", str(row["study"]), str(row["site"]), str(row["subjid"]),
+                               "enrollment", field, "", " or ".join(criteria[field]), "", str(row["src_file"]),
+                               str(row["src_sha256"]), locate(row, field), str(row["row_id"])))
+    return out
+
+
 def consent_after_hsct_findings(enrollment: pd.DataFrame, transplant: pd.DataFrame, locate: Locate) -> list[Finding]:
     """Study A enrolls before transplant: consent after HSCT is a deviation."""
     hsct = transplant.drop_duplicates("usubjid")[["usubjid", "hsctdt"]]

@@ -18,7 +18,7 @@ from dli_etl.sdtm.algorithms import variable_metadata
 from dli_etl.sdtm.controlled_terms import codelists
 
 ISO_8601 = r"^\d{4}(?:-(?:\d{2}|-)(?:-(?:\d{2}|-))?)?(?:T\d{2}(?::\d{2}(?::\d{2})?)?)?$"
-SUITE_DOMAINS = ("DM", "EX", "SUPPEX", "MH", "PR", "SUPPPR", "CM", "LB", "AE", "SUPPAE", "FA", "RS", "DS", "DD",
+SUITE_DOMAINS = ("DM", "IE", "EX", "SUPPEX", "MH", "PR", "SUPPPR", "CM", "LB", "AE", "SUPPAE", "FA", "RS", "DS", "DD",
                  "TS", "TA", "TE", "TI", "SV", "DV", "RELREC")
 _START_END = {"EX": ("EXSTDTC", "EXENDTC"), "CM": ("CMSTDTC", "CMENDTC"), "AE": ("AESTDTC", "AEENDTC")}
 MAX_ROWS_PER_FAILURE = 50

@@ -10,7 +10,7 @@ import pyreadstat
 from dli_etl.sdtm.algorithms import labels
 
 DATASET_LABELS = {
-    "DM": "Demographics", "EX": "Exposure", "SUPPEX": "Supplemental Qualifiers for EX", "MH": "Medical History",
+    "DM": "Demographics", "IE": "Inclusion/Exclusion Criteria Not Met", "EX": "Exposure", "SUPPEX": "Supplemental Qualifiers for EX", "MH": "Medical History",
     "PR": "Procedures", "SUPPPR": "Supplemental Qualifiers for PR", "CM": "Concomitant/Concurrent Medications",
     "LB": "Laboratory Test Results", "AE": "Adverse Events", "SUPPAE": "Supplemental Qualifiers for AE",
     "FA": "Findings About Events or Interventions", "RS": "Disease Response and Clin Classification",
