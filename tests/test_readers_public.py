@@ -104,3 +104,21 @@ def test_redcap_export_of_repeating_project_with_several_instruments(public_data
     raw = pd.read_csv(public_data / "redcap-projects" / "vignette-repeating" / "data.csv", dtype=str)
     for name in ("blood_pressure", "laboratory", "image"):
         assert len(content.instruments[name]) == int((raw["redcap_repeat_instrument"] == name).sum())
+
+
+def test_an_odm_declared_latin1_but_written_in_utf8_is_read_as_utf8(tmp_path):
+    from dli_etl.ingest.odm_reader import declared_encoding_mismatch
+
+    text = ('<?xml version="1.0" encoding="ISO-8859-1"?>\n<ODM FileType="Snapshot"><ClinicalData StudyOID="DLIPRO">'
+            '<SubjectData SubjectKey="01-001"><SiteRef LocationOID="S01"/><StudyEventData StudyEventOID="SE">'
+            '<FormData FormOID="F"><ItemGroupData ItemGroupOID="IG.AE"><ItemData ItemOID="IT.TERM" Value="肺部感染"/>'
+            '</ItemGroupData></FormData></StudyEventData></SubjectData></ClinicalData></ODM>')
+    mislabelled = tmp_path / "mislabelled.xml"
+    mislabelled.write_bytes(text.encode("utf-8"))
+    assert declared_encoding_mismatch(mislabelled) == "ISO-8859-1"
+    content = read_odm(mislabelled)
+    assert content.item_groups["IG.AE"]["IT.TERM"].iloc[0] == "肺部感染" and "UTF-8" in content.encoding_note
+    honest = tmp_path / "latin1.xml"
+    honest.write_bytes(text.replace("肺部感染", "Müller").encode("latin-1"))
+    assert declared_encoding_mismatch(honest) is None
+    assert read_odm(honest).item_groups["IG.AE"]["IT.TERM"].iloc[0] == "Müller"

@@ -355,6 +355,9 @@ def ingest_odm(profile: SiteProfile, path: Path, src_file: str, result: IngestRe
         _record_file(profile, src_file, sha, "odm", result, exc)
         return
     _record_file(profile, src_file, sha, "odm", result)
+    if content.encoding_note:
+        result.findings.append(Finding("INGEST-ENCODING-MISLABELLED", profile.study, profile.site,
+                                       detail=content.encoding_note, src_file=src_file, src_sha256=sha))
     groups = _odm_subjects(profile, content, src_file, sha, result)
     for repeated in content.repeated_items:
         result.findings.append(Finding("ODM-ITEM-REPEATED", profile.study, profile.site, field=repeated["item_oid"],

@@ -7,6 +7,9 @@ without the ODM namespace.
 
 from __future__ import annotations
 
+import codecs
+import io
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +40,38 @@ class OdmContent:
     audit: list[dict[str, str]] = field(default_factory=list)
     repeated_items: list[dict[str, str]] = field(default_factory=list)
     removed: int = 0  # records a transactional file removed
+    encoding_note: str = ""  # set when the declared encoding was wrong and the file was read as UTF-8
 
     @property
     def transactional(self) -> bool:
         return self.attributes.get("FileType", "").lower() == "transactional"
+
+
+_DECLARATION = re.compile(rb"^(\xef\xbb\xbf)?<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)[\"']")
+
+
+def declared_encoding_mismatch(path: Path) -> str | None:
+    """The declared encoding when the bytes say otherwise: an export declared ISO-8859-1 (or GBK) whose
+    bytes are valid UTF-8 with non-ASCII text was written as UTF-8 and mislabelled. None when they agree."""
+    with open(path, "rb") as handle:
+        head = handle.read(200)
+        match = _DECLARATION.match(head)
+        if not match:
+            return None
+        declared = match.group(2).decode("ascii").lower().replace("_", "-")
+        if declared in ("utf-8", "utf8", "utf-16", "utf16"):
+            return None
+        handle.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        non_ascii = False
+        try:
+            while chunk := handle.read(1 << 20):
+                decoder.decode(chunk)
+                non_ascii = non_ascii or any(b > 127 for b in chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return None  # the bytes really are not UTF-8: trust the declaration
+        return match.group(2).decode("ascii") if non_ascii else None
 
 
 def _local(tag: str) -> str:
@@ -62,6 +93,14 @@ def read_odm(path: Path) -> OdmContent:
 
     check_file_size(path, limits().odm_max_mib, "an ODM file")
     content = OdmContent()
+    source: Path | io.BytesIO = Path(path)
+    mislabelled = declared_encoding_mismatch(path)
+    if mislabelled is not None:
+        # read as the UTF-8 it is: the declared single-byte encoding would turn every Chinese value into
+        # mojibake that later fails as a bad dose or date
+        raw = Path(path).read_bytes()
+        source = io.BytesIO(_DECLARATION.sub(lambda m: m.group(0).replace(m.group(2), b"UTF-8"), raw, count=1))
+        content.encoding_note = f"declared {mislabelled} but written in UTF-8; read as UTF-8"
     records: dict[tuple, dict[str, str]] = {}
     context: dict[str, str] = {}
     subject_attrs: dict[str, str] = {}
@@ -97,7 +136,8 @@ def read_odm(path: Path) -> OdmContent:
                                group_attrs.get("ItemGroupRepeatKey", ""), occurrence)
 
     try:
-        for action, elem in SafeET.iterparse(str(path), events=("start", "end"), forbid_dtd=True):
+        for action, elem in SafeET.iterparse(source if isinstance(source, io.BytesIO) else str(source),
+                                             events=("start", "end"), forbid_dtd=True):
             tag = _local(elem.tag)
             if action == "start":
                 if not saw_root:
