@@ -107,10 +107,16 @@ def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None,
     if use_dagster:
         from dli_etl.orchestrate import materialize_all
 
-        print("running the Dagster asset graph in process (ingest -> harmonize -> sdtm -> publish) ...", flush=True)
-        run = materialize_all(landing, out, warehouse, profiles, expectations, data_docs, allow_empty)
+        print("running the Dagster asset graph in process (one run per site, per study, then the release) ...",
+              flush=True)
+        run = materialize_all(landing, out, warehouse, profiles, expectations, data_docs, allow_empty,
+                              echo=lambda line: print(f"  {line}", flush=True))
         if not run.success or run.published is None:
             print(f"run {run.run_id} failed at: {', '.join(run.failed_steps) or 'unknown step'}", file=sys.stderr)
+            for line in run.errors:
+                print(f"  {line}", file=sys.stderr)
+            print(f"  the full Dagster log: dagster dev -w workspace.yaml with DAGSTER_HOME={out.resolve() / '.dagster_home'}",
+                  file=sys.stderr)
             failed_checks = [k for k, ok in run.check_results.items() if not ok]
             if failed_checks:
                 print(f"failed checks: {', '.join(failed_checks)}", file=sys.stderr)

@@ -7,7 +7,9 @@ assets; the instance lives under ``<out>/.dagster_home`` and ``dagster dev`` can
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -18,13 +20,20 @@ class OrchestratedRun:
     published: dict | None
     failed_steps: list[str]
     check_results: dict[str, bool]
+    errors: list[str] = field(default_factory=list)  # one plain line per failed step: where and why
 
 
 def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
                     profiles_dir: Path | None = None, expectations: bool = True,
-                    data_docs: bool = True, allow_empty: bool = False) -> OrchestratedRun:
+                    data_docs: bool = True, allow_empty: bool = False,
+                    echo: Callable[[str], None] | None = None) -> OrchestratedRun:
     """Materialize the graph once, the way the sensor and automation would: one run per study x site
-    partition, one per study, then the release. Returns the published summary or the failing steps."""
+    partition, one per study, then the release. Returns the published summary or the failing steps.
+
+    A site partition that fails is reported and the other sites go on (their study is rolled up from the
+    partitions that succeeded); a failed study roll-up stops before the release, since nothing may be
+    published past a blocking check. ``echo`` gets one progress line per run."""
+    say = echo or (lambda _line: None)
     from dagster import DagsterInstance
 
     from dli_etl.assets.definitions import build_definitions
@@ -35,7 +44,7 @@ def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
     from dli_etl.site_profile import load_profiles
 
     for name in ("dagster", "dagster.builtin", "alembic"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     out = Path(out).resolve()
     home = out / ".dagster_home"
     home.mkdir(parents=True, exist_ok=True)
@@ -46,28 +55,47 @@ def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
                         warehouse_url=warehouse_url or "", profiles_dir=str(profiles_dir or ""),
                         expectations=expectations, data_docs=data_docs, allow_empty=allow_empty)
     defs = build_definitions(paths)
-    quiet = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+    # failures are reported as one plain line each (OrchestratedRun.errors); the full log stays in the instance
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     sites = sorted(landing_sites(paths.landing(), STUDIES, load_profiles(profiles_dir)))
     checks: dict[str, bool] = {}
     failed: list[str] = []
     run_id = ""
     published = None
+    errors: list[str] = []
     with DagsterInstance.local_temp(tempdir=str(home)) as instance:
         known = set(instance.get_dynamic_partitions(site_partitions.name))
         instance.add_dynamic_partitions(site_partitions.name, sorted({site for _, site in sites} - known))
         plan = [("ingest_sites", study_site_key(study, site)) for study, site in sites]
         plan += [("study_rollup", study) for study in STUDIES if any(s == study for s, _ in sites)]
         plan += [("publish", None)]
-        for job_name, partition in plan:
+        blocked: set[str] = set()  # studies with a failed site: not rolled up, nothing released
+        for number, (job_name, partition) in enumerate(plan, start=1):
+            if (job_name == "study_rollup" and partition in blocked) or (job_name == "publish" and blocked):
+                say(f"[{number}/{len(plan)}] {job_name}{f' {partition}' if partition else ''}: skipped, "
+                    f"a site of {', '.join(sorted(blocked))} failed (the live release stays as it is)")
+                continue
+            started = time.perf_counter()
             result = defs.resolve_job_def(job_name).execute_in_process(
                 instance=instance, partition_key=partition, run_config=quiet, raise_on_error=False)
             for evaluation in result.get_asset_check_evaluations():
                 where = f"[{partition}]" if partition else ""
                 checks[f"{evaluation.asset_key.to_user_string()}{where}:{evaluation.check_name}"] = evaluation.passed
-            failed += [e.step_key for e in result.get_step_failure_events()]
+            failures = result.get_step_failure_events()
+            failed += [e.step_key for e in failures]
+            for event in failures:
+                error = event.event_specific_data.error if event.event_specific_data else None
+                while error is not None and error.cause is not None:
+                    error = error.cause  # Dagster wraps the asset's own exception: say that one
+                message = (error.message.strip().splitlines() or [""])[-1] if error is not None else "failed"
+                errors.append(f"{job_name}{f' [{partition}]' if partition else ''}: {event.step_key}: {message}")
             run_id = result.run_id
+            say(f"[{number}/{len(plan)}] {job_name}{f' {partition}' if partition else ''}: "
+                f"{'ok' if result.success else 'FAILED'} ({time.perf_counter() - started:.1f} s)")
             if job_name == "publish" and result.success:
                 published = result.output_for_node("published")
-            if not result.success:
+            if not result.success and job_name == "ingest_sites":
+                blocked.add(partition.keys_by_dimension["study"])
+            elif not result.success:
                 break
-    return OrchestratedRun(not failed and published is not None, run_id, published, failed, checks)
+    return OrchestratedRun(not failed and published is not None, run_id, published, failed, checks, errors)

@@ -287,3 +287,30 @@ def test_a_landing_with_one_site_runs_in_dagster_mode(generated_defects, tmp_pat
     assert run.success, run.failed_steps
     assert run.published["subjects"] == {"DLIPLX": 28}
     assert pd.read_parquet(tmp_path / "out" / "sdtm" / "DLIPLX" / "dm.parquet").shape[0] == 28
+
+
+def test_a_failed_site_partition_does_not_stop_the_other_sites(generated_clean, tmp_path, monkeypatch):
+    """One site that cannot be ingested: the other sites still run and record their checks, that study is
+    not rolled up and nothing is released (the previous release stays live), and the error is one line."""
+    import dli_etl.assets.study_assets as study_assets
+
+    real = study_assets.ingest_site
+
+    def broken_for_s03(study, site, landing, profiles):
+        if site == "S03":
+            raise RuntimeError("simulated reader crash on S03")
+        return real(study, site, landing, profiles)
+
+    monkeypatch.setattr(study_assets, "ingest_site", broken_for_s03)
+    landing = tmp_path / "landing"
+    shutil.copytree(generated_clean.landing, landing)
+    progress: list[str] = []
+    run = materialize_all(landing, tmp_path / "out", expectations=False, data_docs=False, echo=progress.append)
+    assert not run.success and run.published is None
+    assert any("S03" in line and "simulated reader crash on S03" in line for line in run.errors)
+    ran = [line for line in progress if "ingest_sites" in line]
+    assert len(ran) == 8 and sum("FAILED" in line for line in ran) == 1  # every other site still ran
+    assert any("study_rollup DLIPLX: ok" in line for line in progress)
+    assert any("study_rollup DLIPRO: skipped" in line for line in progress)
+    assert any("publish: skipped" in line for line in progress)
+    assert any(k.startswith("source_files[S04|DLIPRO]") for k in run.check_results)
