@@ -51,10 +51,15 @@ def release_dir(out: Path, run_id: str) -> Path:
     return Path(out) / "runs" / run_id
 
 
-def write_parquet(frame: pd.DataFrame, path: Path) -> Path:
-    """Deterministic Parquet: same frame, same bytes (no timestamps in the file)."""
+def write_parquet(frame: pd.DataFrame, path: Path, labels: dict[str, str] | None = None) -> Path:
+    """Deterministic Parquet: same frame, same bytes (no timestamps in the file). ``labels`` become each
+    column's field metadata (``label``), so a reader sees "Unique Subject Identifier", not only USUBJID."""
     path.parent.mkdir(parents=True, exist_ok=True)
     table = pa.Table.from_pandas(frame, preserve_index=False)
+    if labels:
+        fields = [f.with_metadata({**(f.metadata or {}), b"label": labels[f.name].encode()}) if f.name in labels else f
+                  for f in table.schema]
+        table = table.cast(pa.schema(fields, metadata=table.schema.metadata))
     tmp = path.with_suffix(".parquet.tmp")
     pq.write_table(table, tmp, compression="zstd")
     tmp.replace(path)
@@ -178,7 +183,23 @@ def _prune(out: Path, keep: int, live: str) -> None:
 def write_release_files(parquet: dict[str, pd.DataFrame], out: Path, run_id: str) -> tuple[Path, ...]:
     """Every Parquet file of the run into its release folder (nothing live changes)."""
     release = release_dir(out, run_id)
-    return tuple(write_parquet(frame, release / f"{key}.parquet") for key, frame in sorted(parquet.items()))
+    return tuple(write_parquet(frame, release / f"{key}.parquet", column_labels(key))
+                 for key, frame in sorted(parquet.items()))
+
+
+def column_labels(key: str) -> dict[str, str]:
+    """Variable labels for a published table: SDTM from the variable metadata, curated forms from
+    ``forms.yaml``; other tables describe themselves in docs/analyst.md."""
+    from dli_etl.sdtm.algorithms import labels
+    from dli_etl.specs import load_spec
+
+    parts = key.split("/")
+    if parts[0] == "sdtm" and len(parts) == 3:
+        return labels(parts[2].upper())
+    if parts[0] == "curated" and len(parts) == 3:
+        fields = load_spec("forms").get(parts[2], {}).get("fields", {})
+        return {name: str(spec.get("label", name)) for name, spec in fields.items()}
+    return {}
 
 
 def live_run_id(out: Path) -> str | None:

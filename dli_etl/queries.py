@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import TYPE_STRING
-from openpyxl.styles import Font, PatternFill
+from openpyxl.styles import Font, PatternFill, Protection
 from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineWorkbook
 from sqlalchemy import create_engine, inspect
@@ -37,7 +37,7 @@ OPEN, ANSWERED, CLOSED, ACCEPTED = "Open", "Answered", "Closed", "Accepted"
 RESPONSES_FOLDER = "query_responses"
 QUERY_COLUMNS = ("query_id", "study", "site", "subjid", "form", "field", "rule_id", "severity", "category", "value",
                  "message", "src_file", "src_locator", "status", "response", "first_seen_run", "last_seen_run",
-                 "status_changed_run", "times_reopened", "decided_by")
+                 "status_changed_run", "times_reopened", "decided_by", "dm_note")
 HISTORY_COLUMNS = ("run_id", "query_id", "from_status", "to_status", "reason", "response", "source")
 DECISIONS_FILE = "dm_decisions.csv"
 DECISION_COLUMNS = ("query_id", "decision", "note", "by", "at")
@@ -47,6 +47,7 @@ _CONFIRMED = re.compile(r"confirm(?:ed)?\s+correct|value\s+is\s+correct|确认�
 _NEGATED = re.compile(r"\b(?:not|cannot|unable|never|no)\b|n't\b|无法|不能|不是|尚未|未能|没有|不(?!错)", re.IGNORECASE)
 _SHEET = "Queries"
 _WORKBOOK_COLUMNS = (("Query ID", "query_id", 16), ("Status", "status", 11), ("Response", "response", 40),
+                     ("Data manager note", "dm_note", 30),
                      ("Subject", "subjid", 11), ("Form", "form", 13), ("Field", "field", 16), ("Value", "value", 18),
                      ("Problem", "message", 70), ("Rule", "rule_id", 26), ("Severity", "severity", 9),
                      ("Source file", "src_file", 36), ("Source cell", "src_locator", 40),
@@ -84,7 +85,7 @@ def load_previous(warehouse_url: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     queries = queries.drop(columns=["dli_run_id"], errors="ignore")
     history = history.drop(columns=["dli_run_id"], errors="ignore")
     # a warehouse written before a column existed gets it empty
-    queries = queries.reindex(columns=list(QUERY_COLUMNS)).astype({"decided_by": "string"})
+    queries = queries.reindex(columns=list(QUERY_COLUMNS)).astype({"decided_by": "string", "dm_note": "string"})
     history = history.reindex(columns=list(HISTORY_COLUMNS))
     queries = queries.astype({c: "string" for c in QUERY_COLUMNS if c != "times_reopened"})
     queries["times_reopened"] = pd.to_numeric(queries["times_reopened"]).astype("Int64")
@@ -199,6 +200,7 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
         reopened = 0 if old_row is None or pd.isna(old_row["times_reopened"]) else int(old_row["times_reopened"])
         first_seen = run_id if old_row is None else str(old_row["first_seen_run"])
         decided_by = "" if old_row is None or pd.isna(old_row.get("decided_by")) else str(old_row["decided_by"])
+        dm_note = "" if old_row is None or pd.isna(old_row.get("dm_note")) else str(old_row["dm_note"])
         new, reason = OPEN, "new problem" if old_row is None else "still in the data"
         if old == ACCEPTED:
             new, reason = ACCEPTED, "accepted earlier"
@@ -237,7 +239,8 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
                 new, decided_by = CLOSED, who
             elif decision["decision"] == "reopen":
                 new, decided_by = OPEN, ""
-            response = note or response
+            # the data manager's note is theirs: the site's response stays as the site wrote it
+            dm_note = note or dm_note
             move(qid, before, new, f"data manager {who}: {decision['decision']}", note, str(decision["source"]),
                  always=True)
         changed = run_id if old != new else (str(old_row["status_changed_run"]) if old_row is not None else run_id)
@@ -245,7 +248,8 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
                                                               "severity", "category", "value", "message", "src_file",
                                                               "src_locator")},
                      "status": new, "response": response, "first_seen_run": first_seen, "last_seen_run": run_id,
-                     "status_changed_run": changed, "times_reopened": reopened, "decided_by": decided_by})
+                     "status_changed_run": changed, "times_reopened": reopened, "decided_by": decided_by,
+                     "dm_note": dm_note})
     for qid, old_row in prev.iterrows():
         if qid in current.index:
             continue
@@ -297,9 +301,18 @@ def _write_workbook(group: pd.DataFrame, path: Path, title: str) -> Path:
         cell.fill = PatternFill("solid", fgColor="305496")
     for _, query in group.sort_values(["subjid", "form", "field"], kind="mergesort").iterrows():
         ws.append([workbook_text(query[key]) for _, key, _ in _WORKBOOK_COLUMNS])
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            cell.data_type = TYPE_STRING  # source text stays text, never a formula
+    editable = {i for i, (_, key, _) in enumerate(_WORKBOOK_COLUMNS) if key in ("status", "response")}
+    for row in ws.iter_rows(min_row=2, max_row=max(ws.max_row, 2) + 200, max_col=len(_WORKBOOK_COLUMNS)):
+        for i, cell in enumerate(row):
+            if cell.value is not None:
+                cell.data_type = TYPE_STRING  # source text stays text, never a formula
+            if i in editable:
+                cell.protection = Protection(locked=False)
+    # only Status and Response are the site's to change; filters and column widths still work
+    ws.protection.sheet = True
+    ws.protection.autoFilter = False
+    ws.protection.sort = False
+    ws.protection.formatColumns = False
     status = DataValidation(type="list", formula1='"Open,Answered,Closed"', allow_blank=False,
                             showErrorMessage=True, errorTitle="Status", error="Choose Open, Answered or Closed")
     ws.add_data_validation(status)
@@ -313,6 +326,7 @@ def _write_workbook(group: pd.DataFrame, path: Path, title: str) -> Path:
                  "For each row: set Status to Answered and write your answer in Response.",
                  "If the value is right as it is, write 'confirmed correct' and why.",
                  "If you corrected the source data, say so; the query closes when the next transfer no longer shows the problem.",
+                 "Only the Status and Response columns can be changed; the Data manager note is the data manager's reply.",
                  "Do not change the Query ID column."):
         help_sheet.append([line])
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -81,7 +81,8 @@ def test_a_data_manager_accept_releases_the_value_and_beats_the_site():
     accept = _decision("accept", "2026-12-01T10:00:00Z")
     assert "q1" in accepted_ids(q, pd.DataFrame(), accept)
     q, h = _run(q, h, _answer("Answered", "will check"), "r2", decisions=accept)
-    assert q.iloc[0]["status"] == ACCEPTED and q.iloc[0]["response"] == "checked with the lab"
+    assert q.iloc[0]["status"] == ACCEPTED and q.iloc[0]["dm_note"] == "checked with the lab"
+    assert q.iloc[0]["response"] == "will check"  # the site's words stay the site's
     # a site answer "confirmed correct" then a data-manager reopen: the data manager's word counts
     reopened = _decision("reopen", "2026-12-03T10:00:00Z")
     assert "q1" not in accepted_ids(q.assign(status=OPEN), _answer("Answered", "confirmed correct"), reopened)
@@ -102,3 +103,19 @@ def test_queries_list_filters_what_the_last_run_published(run_defects, capsys):
     code = main(["queries", "list", "--out", str(run_defects.out), "--status", "open", "--site", "S01"])
     out = capsys.readouterr().out
     assert code == 0 and "Open" in out and " S01 " in out and "Accepted" not in out.split("\n\n")[0]
+
+
+def test_the_triage_workbook_lets_the_site_edit_status_and_response_only(tmp_path):
+    from openpyxl import load_workbook
+
+    from dli_etl.queries import write_triage_workbooks
+
+    q, _ = _run(empty_queries(), pd.DataFrame(), pd.DataFrame(), "r1")
+    q = q.assign(dm_note="please check the lab report")
+    path = write_triage_workbooks(q, tmp_path)[0]
+    sheet = load_workbook(path)["Queries"]
+    headers = [c.value for c in sheet[1]]
+    assert sheet.protection.sheet and "Data manager note" in headers
+    editable = {headers[c.column - 1] for c in sheet[2] if not c.protection.locked}
+    assert editable == {"Status", "Response"}
+    assert sheet.cell(2, headers.index("Data manager note") + 1).value == "please check the lab report"

@@ -200,3 +200,13 @@ def test_trial_summary_codes_its_values_and_lists_one_value_per_record(run_clean
     assert (ts.loc[("STYPE", 1), "TSVALCD"], ts.loc[("INTMODEL", 1), "TSVALCD"]) == ("C98388", "C82640")
     assert ts.loc[("STYPE", 1), "TSVCDVER"] == "2025-03-25"
     assert ts.loc[("SSTDTC", 1), "TSVAL"] == pd.read_parquet(run_clean.out / "sdtm" / "DLIPLX" / "dm.parquet")["RFICDTC"].min()
+
+
+def test_parquet_columns_carry_their_labels(run_clean):
+    import pyarrow.parquet as pq
+
+    dm = pq.read_schema(run_clean.out / "sdtm" / "DLIPRO" / "dm.parquet")
+    assert dm.field("USUBJID").metadata[b"label"] == b"Unique Subject Identifier"
+    assert dm.field("ARMNRS").metadata[b"label"] == b"Reason Arm and/or Actual Arm is Null"
+    cbc = pq.read_schema(run_clean.out / "curated" / "DLIPRO" / "cbc.parquet")
+    assert cbc.field("anc").metadata[b"label"] == b"Absolute neutrophil count"
