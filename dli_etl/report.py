@@ -12,6 +12,7 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.styles import Font, PatternFill
 
+from dli_etl.findings import rule_catalogue
 from dli_etl.text_safety import workbook_text
 
 _XLSX_COLUMNS = ("finding_id", "severity", "rule_id", "category", "study", "site", "subjid", "form", "field",
@@ -45,11 +46,24 @@ def write_findings_xlsx(findings: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def _heat(value: int, peak: int) -> str:
+_SEVERITY_RGB = {"error": (192, 57, 43), "warning": (214, 137, 16), "info": (127, 140, 141)}
+
+
+def _heat(value: int, peak: int, severity: str = "error") -> str:
+    """A cell coloured by its rule's severity (red error, amber warning, grey info), darker with the count
+    relative to the busiest cell of that severity: many info notes never look worse than one error."""
     if value == 0 or peak == 0:
         return ""
     alpha = 0.15 + 0.75 * value / peak
-    return f"background: rgba(192, 57, 43, {alpha:.2f}); color: {'#fff' if alpha > 0.5 else '#000'}"
+    red, green, blue = _SEVERITY_RGB.get(severity, _SEVERITY_RGB["error"])
+    return f"background: rgba({red}, {green}, {blue}, {alpha:.2f}); color: {'#fff' if alpha > 0.5 else '#000'}"
+
+
+def p_value_text(p: object) -> str:
+    """A p-value as a reader expects: 4 decimals, and "<0.0001" instead of "0.0000"."""
+    if p is None or pd.isna(p):
+        return ""
+    return "<0.0001" if float(p) < 0.0001 else f"{float(p):.4f}"
 
 
 def _endpoint_rows(endpoints: pd.DataFrame) -> list[tuple[str, list[dict]]]:
@@ -70,7 +84,7 @@ def _endpoint_rows(endpoints: pd.DataFrame) -> list[tuple[str, list[dict]]]:
             r["estimate_text"] = number(r["ESTIMATE"], not is_test)
             r["ci_text"] = "" if is_test or pd.isna(r["CI_LOW"]) else (
                 f"{number(r['CI_LOW'], True)} – {number(r['CI_HIGH'], True)}")
-            r["p_text"] = "" if r["P_VALUE"] is None or pd.isna(r["P_VALUE"]) else f"{float(r['P_VALUE']):.4f}"
+            r["p_text"] = p_value_text(r["P_VALUE"])
             r["N"] = "" if r["N"] is None or pd.isna(r["N"]) else int(r["N"])
             r["EVENTS"] = "" if r["EVENTS"] is None or pd.isna(r["EVENTS"]) else int(r["EVENTS"])
             rows.append(r)
@@ -92,7 +106,12 @@ def render_report(context: dict, path: Path) -> Path:
     if not findings.empty:
         heat = findings.assign(where=findings["study"] + " " + findings["site"].fillna("")).pivot_table(
             index="where", columns="rule_id", values="finding_id", aggfunc="count", fill_value=0)
-    peak = int(heat.to_numpy().max()) if not heat.empty else 0
+    catalogue = rule_catalogue()
+    severity_of = {c: catalogue[c].severity if c in catalogue else "error" for c in heat.columns}
+    order = {"error": 0, "warning": 1, "info": 2}
+    heat = heat[sorted(heat.columns, key=lambda c: (order.get(severity_of[c], 3), c))] if not heat.empty else heat
+    peaks = {sev: int(heat[[c for c in heat.columns if severity_of[c] == sev]].to_numpy().max())
+             if any(severity_of[c] == sev for c in heat.columns) else 0 for sev in order}
     queries: pd.DataFrame = context.get("queries", pd.DataFrame())
     changes: pd.DataFrame = context.get("query_changes", pd.DataFrame())
     complete: pd.DataFrame = context.get("completeness", pd.DataFrame())
@@ -128,7 +147,8 @@ def render_report(context: dict, path: Path) -> Path:
         totals=accounting[list(_COUNTS)].sum().to_dict() if not accounting.empty else {},
         by_site=by_site.to_dict("records"), site_columns=[c for c in ("error", "warning", "info") if c in by_site.columns],
         by_rule=by_rule.to_dict("records"),
-        heat_rows=[(idx, [(int(v), _heat(int(v), peak)) for v in row]) for idx, row in heat.iterrows()],
+        heat_rows=[(idx, [(int(v), _heat(int(v), peaks[severity_of[c]], severity_of[c])) for c, v in row.items()])
+                   for idx, row in heat.iterrows()],
         heat_columns=list(heat.columns),
         listing=findings.head(500).fillna("").to_dict("records"), listing_total=len(findings),
     )

@@ -31,6 +31,9 @@ def test_report_is_self_contained(run_defects):
     assert not re.search(r"""(src|href)=["']https?://""", html), "no CDN assets: the report must render offline"
     assert "Row and value accounting" in html and "values nulled" in html and "PRIV-UNDECLARED-IDENTIFIER" in html
     assert "findings.xlsx" in html
+    # the listing filters and sorts offline; the heat map lists error rules before warnings and notes
+    assert 'id="finding-filter"' in html and "localeCompare" in html and "<script src" not in html
+    assert "Source coverage" in html
 
 
 def test_findings_workbook_is_filterable_and_formula_safe(tmp_path):
@@ -56,3 +59,10 @@ def test_publish_to_another_sqlalchemy_url(tmp_path):
     back = pd.read_sql("select * from sdtm_dm", engine)
     assert back["USUBJID"].isna().sum() == 1
     engine.dispose()
+
+
+def test_heat_map_colours_by_severity_and_p_values_read_as_published():
+    from dli_etl.report import _heat, p_value_text
+
+    assert "192, 57, 43" in _heat(1, 10, "error") and "127, 140, 141" in _heat(10, 10, "info")
+    assert p_value_text(0.00001) == "<0.0001" and p_value_text(0.04321) == "0.0432" and p_value_text(None) == ""
