@@ -123,3 +123,19 @@ def test_a_file_a_reader_chokes_on_becomes_a_finding_and_the_others_are_read(tmp
     bad = [f for f in result.findings if f.rule_id == "INGEST-FILE-UNREADABLE"]
     assert len(bad) == 1 and "RuntimeError: reader bug" in bad[0].detail
     assert [(f.path.rsplit("/", 1)[-1], f.status) for f in result.files] == [("a_good.xlsx", "read"), ("b_bad.xlsx", "unreadable")]
+
+
+def test_formula_cells_without_a_saved_value_are_reported(tmp_path):
+    path = _workbook(tmp_path / "formulas.xlsx")
+    from openpyxl import load_workbook
+
+    book = load_workbook(path)
+    book["CBC"]["C3"] = "=C2*2"  # openpyxl writes the formula and no cached value, as many programs do
+    book["CBC"]["A3"] = "01-002"
+    book.save(path)
+    profile_path = tmp_path / "S01.yaml"
+    profile_path.write_text(PROFILE, encoding="utf-8")
+    result = IngestResult("DLIPRO")
+    ingest_xlsx(load_profile(profile_path), path, "sites/S01/formulas.xlsx", result)
+    found = [f for f in result.findings if f.rule_id == "INGEST-FORMULA-NO-VALUE"]
+    assert [(f.value, f.src_locator, f.detail) for f in found] == [("CBC", "CBC!C3", "1 cells: C3")]

@@ -265,6 +265,12 @@ def ingest_xlsx(profile: SiteProfile, path: Path, src_file: str, result: IngestR
             result.findings.append(Finding(rule, profile.study, profile.site, value=sheet, detail=exc.reason,
                                            src_file=src_file, src_sha256=sha, src_locator=sheet))
             continue
+        blank = workbook.blank_formulas.get(sheet)
+        if blank:
+            shown = ", ".join(blank[:10]) + (" ..." if len(blank) > 10 else "")
+            result.findings.append(Finding("INGEST-FORMULA-NO-VALUE", profile.study, profile.site, value=sheet,
+                                           detail=f"{len(blank)} cells: {shown}", src_file=src_file, src_sha256=sha,
+                                           src_locator=f"{sheet}!{blank[0]}"))
         mapped = {table.find(str(source)) for _, block in blocks
                   for source in [*block["columns"], *((block.get("unpivot") or {}).get("columns") or {})]}
         identifier_headers: set[str] = set()

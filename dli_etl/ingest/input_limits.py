@@ -20,6 +20,11 @@ from dli_etl.ingest.errors import SourceReadError
 from dli_etl.specs import load_spec
 
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
+# a formula cell with no cached value: spreadsheet readers see an empty cell (the workbook was written by a
+# program and never recalculated)
+_FORMULA_NO_VALUE = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3}[0-9]{1,7})"[^>]*>\s*'
+                               rb'<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*'
+                               rb'(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>')
 _CHUNK = 1 << 20
 
 
@@ -75,7 +80,14 @@ def _sheet_members(archive: zipfile.ZipFile) -> dict[str, str]:
 
 def farthest_cell(archive: zipfile.ZipFile, member: str) -> tuple[int, int]:
     """(last row, last column) holding a cell, streaming the sheet XML in 1 MiB chunks."""
+    rows, cols, _ = scan_sheet(archive, member)
+    return rows, cols
+
+
+def scan_sheet(archive: zipfile.ZipFile, member: str) -> tuple[int, int, list[str]]:
+    """(last row, last column, formula cells without a cached value), streaming the sheet XML once."""
     rows = cols = 0
+    blank_formulas: list[str] = []
     tail = b""
     with archive.open(member) as handle:
         while chunk := handle.read(_CHUNK):
@@ -83,34 +95,51 @@ def farthest_cell(archive: zipfile.ZipFile, member: str) -> tuple[int, int]:
             for match in _CELL_REF.finditer(data):
                 rows = max(rows, int(match.group(2)))
                 cols = max(cols, _column_number(match.group(1)))
-            tail = data[-200:]
-    return rows, cols
+            # a cell split across chunks is seen whole in the next pass: keep refs unique
+            for match in _FORMULA_NO_VALUE.finditer(data):
+                ref = match.group(1).decode()
+                if ref not in blank_formulas[-50:]:
+                    blank_formulas.append(ref)
+            tail = data[-400:]
+    return rows, cols, blank_formulas
 
 
-def check_xlsx(path: Path) -> dict[str, str]:
-    """Refuse a workbook that decompresses beyond the limit; return the sheets too large to read, each
-    with the reason (the rest of the workbook is read)."""
+@dataclass
+class XlsxCheck:
+    """What a workbook is before it is read: sheets too large to read (with why), and per sheet the
+    formula cells that have no cached value (a reader sees them empty)."""
+
+    too_large: dict[str, str]
+    blank_formulas: dict[str, list[str]]
+
+
+def check_xlsx(path: Path) -> XlsxCheck:
+    """Refuse a workbook that decompresses beyond the limit; report the sheets too large to read, each
+    with the reason (the rest of the workbook is read), and formula cells without cached values."""
     limit = limits()
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError):
-        return {}  # not a zip: the reader says what it is
+        return XlsxCheck({}, {})  # not a zip: the reader says what it is
     with archive:
         total = sum(info.file_size for info in archive.infolist())
         if total > limit.xlsx_max_uncompressed_mib * 1048576:
             raise SourceReadError(str(path), f"decompresses to {total / 1048576:.0f} MiB, above the "
                                              f"{limit.xlsx_max_uncompressed_mib:g} MiB limit (specs/limits.yaml); "
                                              f"a workbook of lab results is rarely over 50 MiB: is it the right file?")
-        too_large = {}
+        too_large: dict[str, str] = {}
+        blank: dict[str, list[str]] = {}
         for name, member in _sheet_members(archive).items():
             try:
-                rows, cols = farthest_cell(archive, member)
+                rows, cols, blank_formulas = scan_sheet(archive, member)
             except KeyError:
                 continue
+            if blank_formulas:
+                blank[name] = blank_formulas
             if rows * cols > limit.sheet_max_cells:
                 from dli_etl.lineage import column_letter
 
                 too_large[name] = (f"its farthest cell is {column_letter(cols - 1)}{rows} ({rows * cols:,} cells), above "
                                    f"the {limit.sheet_max_cells:,}-cell limit (specs/limits.yaml); delete stray cells "
                                    f"far below or right of the table")
-        return too_large
+        return XlsxCheck(too_large, blank)

@@ -81,7 +81,8 @@ class XlsxWorkbook:
 
         self.path = Path(path)
         # before calamine sees it: a zip bomb is refused, a sheet with a far stray cell is not loaded
-        self.too_large = check_xlsx(self.path)
+        checked = check_xlsx(self.path)
+        self.too_large, self.blank_formulas = checked.too_large, checked.blank_formulas
         try:
             self._wb = CalamineWorkbook.from_path(str(self.path))
         except Exception as exc:  # calamine raises its own error types for corrupt/zip/password files
