@@ -7,9 +7,9 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest
 
 from dli_etl.survival.cumulative_incidence import cif_at, cumulative_incidence
+from dli_etl.survival.distributions import clopper_pearson
 from dli_etl.survival.gray import gray_test
 from dli_etl.survival.kaplan_meier import kaplan_meier, summary_at
 from dli_etl.survival.logrank import logrank_test
@@ -19,8 +19,8 @@ def proportion(events: int, n: int, conf_level: float = 0.95) -> dict:
     """n, events, estimate and the Clopper-Pearson exact interval."""
     if n == 0:
         return {"N": 0, "EVENTS": 0, "ESTIMATE": math.nan, "CI_LOW": math.nan, "CI_HIGH": math.nan}
-    ci = binomtest(int(events), int(n)).proportion_ci(confidence_level=conf_level, method="exact")
-    return {"N": int(n), "EVENTS": int(events), "ESTIMATE": events / n, "CI_LOW": float(ci.low), "CI_HIGH": float(ci.high)}
+    low, high = clopper_pearson(int(events), int(n), conf_level)
+    return {"N": int(n), "EVENTS": int(events), "ESTIMATE": events / n, "CI_LOW": low, "CI_HIGH": high}
 
 
 def survival_at(time: pd.Series, event: pd.Series, day: float) -> dict:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+
+from dli_etl.survival.distributions import normal_quantile
 
 
 def cumulative_incidence(time: np.ndarray, status: np.ndarray, cause: int = 1, conf_level: float = 0.95) -> pd.DataFrame:
@@ -15,7 +16,7 @@ def cumulative_incidence(time: np.ndarray, status: np.ndarray, cause: int = 1, c
     """
     time = np.asarray(time, dtype=float)
     status = np.asarray(status, dtype=int)
-    z = norm.ppf(1 - (1 - conf_level) / 2)
+    z = normal_quantile(1 - (1 - conf_level) / 2)
     km, cif = 1.0, 0.0  # all-cause survival just before t, and the CIF of ``cause``
     v1 = v2 = v3 = 0.0
     rows = []

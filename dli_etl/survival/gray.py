@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import chi2
+
+from dli_etl.survival.distributions import chi_square_upper_tail
 
 
 @dataclass(frozen=True)
@@ -101,4 +102,4 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, cause: in
     except np.linalg.LinAlgError:
         # no information to compare (e.g. no cause event in a group's risk set): no test, not a crash
         return GrayTestResult(float("nan"), df, float("nan"), dict(zip(levels.tolist(), score.tolist(), strict=True)))
-    return GrayTestResult(statistic, df, float(chi2.sf(statistic, df)), dict(zip(levels.tolist(), score.tolist(), strict=True)))
+    return GrayTestResult(statistic, df, chi_square_upper_tail(statistic, df), dict(zip(levels.tolist(), score.tolist(), strict=True)))

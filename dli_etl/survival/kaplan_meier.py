@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.stats import norm
+
+from dli_etl.survival.distributions import normal_quantile
 
 
 def kaplan_meier(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95) -> pd.DataFrame:
@@ -19,7 +20,7 @@ def kaplan_meier(time: np.ndarray, event: np.ndarray, conf_level: float = 0.95) 
     with np.errstate(divide="ignore", invalid="ignore"):
         greenwood = np.cumsum(np.where(n_risk > n_event, n_event / (n_risk * (n_risk - n_event)), np.inf))
     se_log = np.sqrt(greenwood)
-    z = norm.ppf(1 - (1 - conf_level) / 2)
+    z = normal_quantile(1 - (1 - conf_level) / 2)
     alive = survival > 0  # once survival reaches 0 the log scale has no interval (R gives NA)
     finite = np.where(alive, se_log, 0.0)
     lower = np.where(alive, survival * np.exp(-z * finite), np.nan)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import chi2
+
+from dli_etl.survival.distributions import chi_square_upper_tail
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,6 @@ def logrank_test(time: np.ndarray, event: np.ndarray, group: np.ndarray) -> LogR
             variance += d * (n - d) / (n - 1) * (np.diag(share) - np.outer(share, share))
     diff = (observed - expected)[:-1]
     statistic = float(diff @ np.linalg.solve(variance[:-1, :-1], diff))
-    return LogRankResult(statistic, k - 1, float(chi2.sf(statistic, k - 1)),
+    return LogRankResult(statistic, k - 1, chi_square_upper_tail(statistic, k - 1),
                          dict(zip(levels.tolist(), observed.tolist(), strict=True)),
                          dict(zip(levels.tolist(), expected.tolist(), strict=True)))
