@@ -134,9 +134,11 @@ def censored_lab_text(text: pd.Series, rule: str, decimal: str | None = None,
     """A result below or above what the assay measures ("<0.1", "≥500", "未检出"), in the canonical unit
     ("<0.0058", "NOT DETECTED"); null for an ordinary number. Such a result has no LBSTRESN, only LBSTRESC."""
     out = pd.Series(pd.NA, index=text.index, dtype="string")
-    for idx, value in text.astype("string").items():
-        if pd.isna(value):
-            continue
+    strings = text.astype("string")
+    # only a value with a comparison sign or a not-detected word can be censored: the rest is never parsed
+    candidates = (strings.str.contains(r"[<>≤≥]", regex=True)
+                  | strings.str.strip().str.casefold().isin(_NOT_DETECTED)).fillna(False).astype(bool)
+    for idx, value in strings[candidates].items():
         words = " ".join(str(value).split()).casefold()
         if words in _NOT_DETECTED:
             out[idx] = "NOT DETECTED"
