@@ -302,7 +302,8 @@ def _write_workbook(group: pd.DataFrame, path: Path, title: str) -> Path:
     for _, query in group.sort_values(["subjid", "form", "field"], kind="mergesort").iterrows():
         ws.append([workbook_text(query[key]) for _, key, _ in _WORKBOOK_COLUMNS])
     editable = {i for i, (_, key, _) in enumerate(_WORKBOOK_COLUMNS) if key in ("status", "response")}
-    for row in ws.iter_rows(min_row=2, max_row=max(ws.max_row, 2) + 200, max_col=len(_WORKBOOK_COLUMNS)):
+    # the query rows only: the site answers the queries it was sent, it does not add rows
+    for row in ws.iter_rows(min_row=2, max_row=ws.max_row, max_col=len(_WORKBOOK_COLUMNS)):
         for i, cell in enumerate(row):
             if cell.value is not None:
                 cell.data_type = TYPE_STRING  # source text stays text, never a formula
