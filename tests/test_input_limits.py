@@ -139,3 +139,26 @@ def test_formula_cells_without_a_saved_value_are_reported(tmp_path):
     ingest_xlsx(load_profile(profile_path), path, "sites/S01/formulas.xlsx", result)
     found = [f for f in result.findings if f.rule_id == "INGEST-FORMULA-NO-VALUE"]
     assert [(f.value, f.src_locator, f.detail) for f in found] == [("CBC", "CBC!C3", "1 cells: C3")]
+
+
+def test_cells_under_a_merge_are_reported_unless_the_profile_fills_them_down(tmp_path):
+    from openpyxl import load_workbook
+
+    path = _workbook(tmp_path / "merged.xlsx")
+    book = load_workbook(path)
+    cbc = book["CBC"]
+    cbc.append(["", "2026-03-08", "4.9"])
+    cbc.merge_cells("A2:A3")  # one subject id written for two draws
+    book.save(path)
+    profile_path = tmp_path / "S01.yaml"
+    profile_path.write_text(PROFILE, encoding="utf-8")
+    result = IngestResult("DLIPRO")
+    ingest_xlsx(load_profile(profile_path), path, "sites/S01/merged.xlsx", result)
+    merged = [(f.field, f.detail) for f in result.findings if f.rule_id == "INGEST-MERGED-CELLS"]
+    assert merged == [("subjid", "A2:A3")]
+    declared = PROFILE.replace("cbc: {sheet: CBC,", "cbc: {sheet: CBC, fill_down: [subjid],")
+    profile_path.write_text(declared, encoding="utf-8")
+    result = IngestResult("DLIPRO")
+    ingest_xlsx(load_profile(profile_path), path, "sites/S01/merged.xlsx", result)
+    assert not [f for f in result.findings if f.rule_id == "INGEST-MERGED-CELLS"]
+    assert list(result.frames_for("cbc")[0].frame["subjid"]) == ["01-001", "01-001"]

@@ -220,6 +220,33 @@ def _sheet_coverage(profile: SiteProfile, table: SheetTable, uses: list[_SheetUs
     result.coverage.append(coverage)
 
 
+def _merged_cell_findings(profile: SiteProfile, workbook: XlsxWorkbook, table: SheetTable,
+                          blocks: list[tuple[str, dict[str, Any]]], header_row: int, src_file: str, sha: str,
+                          result: IngestResult) -> None:
+    """A merge down the rows of a column a form reads: the cells under it read as empty. Declared with
+    ``fill_down`` it is the profile's intent; otherwise the site is asked (INGEST-MERGED-CELLS)."""
+    filled_down = {target for _, block in blocks for target in block.get("fill_down", [])}
+    by_letter = {}
+    for _, block in blocks:
+        for source, target in block["columns"].items():
+            header = table.find(str(source))
+            if header is not None:
+                by_letter[table.letters[header]] = (header, target)
+    from dli_etl.lineage import column_letter
+
+    for first_row, first_col, last_row, last_col in workbook.merged_ranges(table.sheet):
+        if last_row <= header_row or last_row == first_row:
+            continue  # a title block, a header merged across, or a merge within one row
+        for col in range(first_col, last_col + 1):
+            letter = column_letter(col)
+            if letter in by_letter and by_letter[letter][1] not in filled_down:
+                header, target = by_letter[letter]
+                result.findings.append(Finding(
+                    "INGEST-MERGED-CELLS", profile.study, profile.site, field=target, value=header,
+                    detail=f"{letter}{first_row}:{letter}{last_row}", src_file=src_file, src_sha256=sha,
+                    src_locator=f"{table.sheet}!{letter}{first_row}"))
+
+
 def ingest_xlsx(profile: SiteProfile, path: Path, src_file: str, result: IngestResult) -> None:
     sha = sha256_of(path)
     try:
@@ -265,6 +292,7 @@ def ingest_xlsx(profile: SiteProfile, path: Path, src_file: str, result: IngestR
             result.findings.append(Finding(rule, profile.study, profile.site, value=sheet, detail=exc.reason,
                                            src_file=src_file, src_sha256=sha, src_locator=sheet))
             continue
+        _merged_cell_findings(profile, workbook, table, blocks, header_rows[-1], src_file, sha, result)
         blank = workbook.blank_formulas.get(sheet)
         if blank:
             shown = ", ".join(blank[:10]) + (" ..." if len(blank) > 10 else "")

@@ -99,6 +99,17 @@ class XlsxWorkbook:
         except Exception as exc:
             raise SourceReadError(str(self.path), f"sheet {sheet!r} cannot be read ({exc})") from exc
 
+    def merged_ranges(self, sheet: str) -> list[tuple[int, int, int, int]]:
+        """Merged ranges of a sheet as (first row, first column, last row, last column), 1-based rows and
+        0-based columns like ``SheetTable.letters``; empty when the format does not say."""
+        if sheet in self.too_large:
+            return []
+        try:
+            ranges = self._wb.get_sheet_by_name(sheet).merged_cell_ranges or []
+        except Exception:  # merge metadata is a nicety: a sheet without it reads the same
+            return []
+        return [(r0 + 1, c0, r1 + 1, c1) for (r0, c0), (r1, c1) in ranges]
+
     def cell_texts(self, sheet: str) -> list[list[str]]:
         """Every row of a sheet as text, as ``cell_text`` writes it."""
         return [[cell_text(v) for v in row] for row in self._cells(sheet)]
