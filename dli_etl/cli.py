@@ -149,7 +149,12 @@ def _scan(path: Path, study: str, site: str, out: Path | None) -> int:
         print(f"error: {path} is not a file", file=sys.stderr)
         return 2
     try:
-        draft = scan_workbook(path, study, site)
+        if path.suffix.lower() == ".xml":
+            from dli_etl.export_scan import scan_odm
+
+            draft = scan_odm(path, study, site if site != "SITE" else "EDC")
+        else:
+            draft = scan_workbook(path, study, site)
     except SourceReadError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -250,11 +255,11 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--no-expectations", action="store_true", help="skip the Great Expectations suites on SDTM")
     demo.add_argument("--no-data-docs", action="store_true", help="run the suites but do not render GX Data Docs")
 
-    scan = sub.add_parser("scan", help="draft a site profile for an unseen workbook",
+    scan = sub.add_parser("scan", help="draft a site profile for an unseen workbook or ODM export",
                           description="Look at a workbook's sheets, header rows, columns and values and draft a site "
                                       "profile: forms, fields matched by Chinese/English header names, date format, "
                                       "units, MRD columns, identifier columns. Read the notes it writes at the top.")
-    scan.add_argument("file", type=Path, help="the .xlsx workbook")
+    scan.add_argument("file", type=Path, help="the .xlsx workbook, or an ODM .xml export (items matched by name)")
     scan.add_argument("--study", default="DLIPRO", help="study code (default: %(default)s)")
     scan.add_argument("--site", default="SITE", help="site code (default: %(default)s)")
     scan.add_argument("--out", type=Path, default=None, help="write the draft here (default: print it)")
