@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from dli_etl.findings import Finding
+from dli_etl.harmonize.site_numbers import parse_site_numbers
 from dli_etl.reference.ctcae_terms import ctcae_terms
 from dli_etl.rules.ctcae_labs import ANEMIA_BOUNDS, ctcae_grade_anemia, ctcae_grade_decrease
 
@@ -45,8 +46,8 @@ def reported_grades(frame: pd.DataFrame, column: str, term: str | None) -> pd.Se
     grades = frame[column].map(lambda v: lab_grade(term, float(v)) if pd.notna(v) else None)
     unit_col, orig_col = f"{column}_orig_unit", f"{column}_orig"
     if term == "Anemia" and unit_col in frame.columns and orig_col in frame.columns:
-        reported = pd.to_numeric(frame[orig_col].astype("string").str.strip().str.replace(",", ".", regex=False),
-                                 errors="coerce")
+        # the one reading of site-written numbers (a bare "1,500" is ambiguous there, never 1.5)
+        reported, _ = parse_site_numbers(frame[orig_col])
         own_unit = frame[unit_col].isin(["g/L", "mmol/L"]).fillna(False) & reported.notna() & frame[column].notna()
         for idx in frame.index[own_unit.to_numpy(dtype=bool)]:
             grades.loc[idx] = lab_grade(term, float(reported.loc[idx]), str(frame.at[idx, unit_col]))
