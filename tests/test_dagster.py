@@ -1,6 +1,7 @@
 """The graph under Dagster on a real instance: partitions, the landing sensor, automation roll-ups, the
 schedule, blocking and warning checks, and the multiprocess executor."""
 
+import gc
 import json
 import os
 import shutil
@@ -36,10 +37,13 @@ def _forget_closed_instances():
     """A run that fails a blocking check inside ``with instance:`` leaves Dagster 1.13's context variable
     for the definitions-state storage pointing at the closed instance, and the next definitions load in
     this process fails ("undefined DagsterInstance weakref"). Tests share one process; a deployment does
-    not, so reset it between tests."""
+    not, so reset it between tests. Collect garbage first: an instance entered and never left (a
+    schedule or sensor context not used as a context manager) resets the variable when it is collected,
+    which can happen in the middle of a later test."""
     yield
     from dagster._core.storage.defs_state.base import _current_storage
 
+    gc.collect()
     _current_storage.set(None)
 
 
@@ -174,9 +178,12 @@ def test_answered_query_workbooks_re_harmonize_their_study(deployed, tmp_path):
 
 
 def test_daily_schedule_requests_every_known_site(deployed):
-    with DagsterInstance.local_temp(tempdir=str(deployed["out"] / ".dagster_home")) as instance:
-        context = build_schedule_context(instance=instance, resources={"paths": deployed["paths"]},
-                                         scheduled_execution_time=datetime(2026, 11, 24, 2, tzinfo=UTC))
+    home = str(deployed["out"] / ".dagster_home")
+    # the schedule context enters the instance again and must leave it: left open, its garbage collection
+    # later resets Dagster's definitions-state storage to this closed instance
+    with DagsterInstance.local_temp(tempdir=home) as instance, build_schedule_context(
+            instance=instance, resources={"paths": deployed["paths"]},
+            scheduled_execution_time=datetime(2026, 11, 24, 2, tzinfo=UTC)) as context:
         requests = daily_full_rebuild(context)
     keys = sorted(r.partition_key for r in requests)
     assert "EDC|DLIPRO" in keys and "JLU|DLIPLX" in keys and len(keys) == len(set(keys)) >= 8
