@@ -45,7 +45,7 @@ def published(context: AssetExecutionContext, paths: DliEtlPaths, source_files: 
     analysis = pipeline.analyse_adams({s: a for s, a in adam.items() if s in harmonized})
     summary = pipeline.write_outputs(runs, paths.output(), paths.landing(), paths.warehouse_url or None,
                                      run_id=context.run_id, state=state, analysis=analysis,
-                                     allow_empty=paths.allow_empty)
+                                     allow_empty=paths.allow_empty, submission=paths.submission)
     totals = summary.accounting[["rows_in", "rows_curated", "rows_held_back", "values_read", "values_curated",
                                  "values_nulled", "values_held_back"]].sum().astype(int).to_dict()
     context.add_output_metadata({

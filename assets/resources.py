@@ -18,6 +18,7 @@ class DliEtlPaths(ConfigurableResource):
     Defaults come from ``DLI_LANDING_DIR``, ``DLI_OUTPUT_DIR``, ``DLI_WAREHOUSE_URL`` and
     ``DLI_PROFILES_DIR``; an empty warehouse URL means the embedded SQLite file under the output folder.
     ``DLI_ALLOW_EMPTY=1`` lets a release drop a study that has no source (refused by default).
+    ``DLI_SUBMISSION=study|all`` also writes the SDTM submission package (XPT + Define-XML).
     """
 
     landing_dir: str
@@ -27,6 +28,7 @@ class DliEtlPaths(ConfigurableResource):
     expectations: bool = True
     data_docs: bool = True
     allow_empty: bool = False  # publish even when a study with data in the live release has no source
+    submission: str = "none"  # XPT + Define-XML: "none", per "study", or "all" (studies and pooled)
 
     def landing(self) -> Path:
         return Path(self.landing_dir)
@@ -46,4 +48,5 @@ class DliEtlPaths(ConfigurableResource):
             profiles_dir=os.environ.get("DLI_PROFILES_DIR", ""),
             data_docs=os.environ.get("DLI_DATA_DOCS", "1") not in ("0", "false", "no"),
             allow_empty=os.environ.get("DLI_ALLOW_EMPTY", "0") in ("1", "true", "yes"),
+            submission=os.environ.get("DLI_SUBMISSION", "none"),
         )

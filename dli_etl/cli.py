@@ -77,7 +77,8 @@ def _demo_pseudonym_key(out: Path) -> None:
 
 
 def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None, use_dagster: bool,
-         expectations: bool = True, data_docs: bool = True, allow_empty: bool = False) -> int:
+         expectations: bool = True, data_docs: bool = True, allow_empty: bool = False,
+         submission: str = "none") -> int:
     from dli_etl.release_gates import ReleaseBlocked
     from dli_etl.release_guard import PublishRefused, check_landing, unknown_study_folders
     from dli_etl.rules.identifiers import PseudonymKeyMissing
@@ -110,7 +111,7 @@ def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None,
         print("running the Dagster asset graph in process (one run per site, per study, then the release) ...",
               flush=True)
         run = materialize_all(landing, out, warehouse, profiles, expectations, data_docs, allow_empty,
-                              echo=lambda line: print(f"  {line}", flush=True))
+                              echo=lambda line: print(f"  {line}", flush=True), submission=submission)
         if not run.success or run.published is None:
             print(f"run {run.run_id} failed at: {', '.join(run.failed_steps) or 'unknown step'}", file=sys.stderr)
             for line in run.errors:
@@ -127,7 +128,8 @@ def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None,
 
     try:
         summary = run_pipeline(landing, out, warehouse, profiles, echo=lambda m: print(f"  {m}", flush=True),
-                               expectations=expectations, data_docs=data_docs, allow_empty=allow_empty)
+                               expectations=expectations, data_docs=data_docs, allow_empty=allow_empty,
+                               submission=submission)
     except (ReleaseBlocked, PublishRefused, RunLocked) as refused:
         print(f"error: {refused}", file=sys.stderr)
         return 3
@@ -242,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--no-dagster", action="store_true", help="run the plain-Python pipeline instead of the Dagster graph")
     run.add_argument("--no-expectations", action="store_true", help="skip the Great Expectations suites on SDTM")
     run.add_argument("--no-data-docs", action="store_true", help="run the suites but do not render GX Data Docs")
+    run.add_argument("--submission", choices=["none", "study", "all"], default="none",
+                     help="SDTM submission package: SAS XPT v5 and Define-XML 2.1 per study ('study'), also for the pooled "
+                            "domains ('all'); Parquet and SQL are always written (default: %(default)s)")
     run.add_argument("--allow-empty", action="store_true",
                      help="publish even if a study that has data in the live release has no source this run "
                           "(default: refuse, and change nothing)")
@@ -254,6 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--no-dagster", action="store_true", help="run the plain-Python pipeline instead of the Dagster graph")
     demo.add_argument("--no-expectations", action="store_true", help="skip the Great Expectations suites on SDTM")
     demo.add_argument("--no-data-docs", action="store_true", help="run the suites but do not render GX Data Docs")
+    demo.add_argument("--submission", choices=["none", "study", "all"], default="none",
+                      help="SDTM submission package: SAS XPT v5 and Define-XML 2.1 per study ('study'), also for the pooled "
+                            "domains ('all'); Parquet and SQL are always written (default: %(default)s)")
 
     scan = sub.add_parser("scan", help="draft a site profile for an unseen workbook or ODM export",
                           description="Look at a workbook's sheets, header rows, columns and values and draft a site "
@@ -322,9 +330,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         _demo_pseudonym_key(args.out)
         return _run(result.landing, args.out, args.warehouse, None, not args.no_dagster, not args.no_expectations,
-                    not args.no_data_docs)
+                    not args.no_data_docs, submission=args.submission)
     return _run(args.landing, args.out, args.warehouse, args.profiles, not args.no_dagster, not args.no_expectations,
-                not args.no_data_docs, args.allow_empty)
+                not args.no_data_docs, args.allow_empty, args.submission)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ class OrchestratedRun:
 def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
                     profiles_dir: Path | None = None, expectations: bool = True,
                     data_docs: bool = True, allow_empty: bool = False,
-                    echo: Callable[[str], None] | None = None) -> OrchestratedRun:
+                    echo: Callable[[str], None] | None = None, submission: str = "none") -> OrchestratedRun:
     """Materialize the graph once, the way the sensor and automation would: one run per study x site
     partition, one per study, then the release. Returns the published summary or the failing steps.
 
@@ -53,7 +53,8 @@ def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
         config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     paths = DliEtlPaths(landing_dir=str(Path(landing).resolve()), output_dir=str(out),
                         warehouse_url=warehouse_url or "", profiles_dir=str(profiles_dir or ""),
-                        expectations=expectations, data_docs=data_docs, allow_empty=allow_empty)
+                        expectations=expectations, data_docs=data_docs, allow_empty=allow_empty,
+                        submission=submission)
     defs = build_definitions(paths)
     # failures are reported as one plain line each (OrchestratedRun.errors); the full log stays in the instance
     quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}

@@ -270,9 +270,11 @@ def output_tables(runs: list[StudyRun], analysis: Analysis | None = None,
 
 def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url: str | None = None,
                   run_id: str | None = None, state: QueryState | None = None,
-                  analysis: Analysis | None = None, allow_empty: bool = False) -> RunSummary:
+                  analysis: Analysis | None = None, allow_empty: bool = False,
+                  submission: str = "none") -> RunSummary:
     """Publish one run: Parquet, triage workbooks, report, submission files and manifest into the run's
     release folder, SQL tables in one transaction, then switch the release live (see ``publish``).
+    ``submission``: XPT + Define-XML per "study", for "all" (each study and pooled), or "none".
 
     Refuses (``PublishRefused``) when a study with data in the live release had no readable source this
     run, unless ``allow_empty``; raises ``ReleaseBlocked`` when a release gate fails."""
@@ -297,14 +299,14 @@ def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url:
     with run_lock(out) as lock_note:
         repaired = reconcile_release(out, url)
         summary = _write_release(runs, parquet, sql, queries, new_history, analysis, release, out, landing, url,
-                                 run_id)
+                                 run_id, submission)
     summary.notes = [note for note in (lock_note, repaired) if note]
     return summary
 
 
 def _write_release(runs: list[StudyRun], parquet: dict[str, pd.DataFrame], sql: dict[str, pd.DataFrame],
                    queries: pd.DataFrame, new_history: pd.DataFrame, analysis: Analysis, release: Path, out: Path,
-                   landing: Path, url: str, run_id: str) -> RunSummary:
+                   landing: Path, url: str, run_id: str, submission: str = "none") -> RunSummary:
     """Every file of the release first, then the SQL transaction, then the switch: a run stopped at any
     point leaves the warehouse and ``current`` on the same release (``reconcile_release`` rolls forward
     the one window between the commit and the switch)."""
@@ -314,7 +316,7 @@ def _write_release(runs: list[StudyRun], parquet: dict[str, pd.DataFrame], sql: 
     findings = parquet["findings/findings"]
     accounting = parquet["findings/row_accounting"]
     xlsx = write_findings_xlsx(findings, release / "report" / "findings.xlsx")
-    submission = write_submission_files(runs, parquet, release)
+    submission_files = write_submission_files(runs, parquet, release, submission)
     files = [asdict(f) for r in runs for f in r.ingest.files]
     subjects = {r.study: int(len(r.sdtm.get("dm", []))) for r in runs}
     context = {
@@ -325,8 +327,8 @@ def _write_release(runs: list[StudyRun], parquet: dict[str, pd.DataFrame], sql: 
         "queries": queries, "query_changes": new_history,
         "triage": [p.relative_to(release).as_posix() for p in triage],
         "completeness": completeness(runs),
-        "define_files": [p.relative_to(release).as_posix() for p in submission if p.name == "define.xml"],
-        "xpt_count": sum(1 for p in submission if p.suffix == ".xpt"),
+        "define_files": [p.relative_to(release).as_posix() for p in submission_files if p.name == "define.xml"],
+        "xpt_count": sum(1 for p in submission_files if p.suffix == ".xpt"),
         # Data Docs live beside the releases; links are relative to the public <out>/report folder
         "data_docs": {r.study: os.path.relpath(r.data_docs, out / "report") for r in runs if r.data_docs},
         "expectation_results": {r.study: r.expectations for r in runs if r.expectations},
@@ -377,12 +379,23 @@ def completeness(runs: list[StudyRun]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["study", "site", "form", "field", "rows", "filled_pct"])
 
 
-def write_submission_files(runs: list[StudyRun], parquet: dict[str, pd.DataFrame], out: Path) -> list[Path]:
-    """SAS XPT v5 per domain and a Define-XML 2.1 per study and for the pooled domains."""
+SUBMISSION_SCOPES = ("none", "study", "all")
+
+
+def write_submission_files(runs: list[StudyRun], parquet: dict[str, pd.DataFrame], out: Path,
+                           scope: str = "all") -> list[Path]:
+    """SAS XPT v5 per domain and a Define-XML 2.1: per study (``scope`` "study"), also for the pooled
+    domains ("all"), or nothing ("none"). Analysts read Parquet and SQL; the XPT package is for a
+    submission, and written row by row it was the slowest step of a publish, so it is made on request."""
+    if scope not in SUBMISSION_SCOPES:
+        raise ValueError(f"submission scope {scope!r}: expected one of {', '.join(SUBMISSION_SCOPES)}")
     written: list[Path] = []
+    if scope == "none":
+        return written
     groups = {r.study: {k: v for k, v in r.sdtm.items() if k not in LINEAGE_TABLES} for r in runs}
-    groups["pooled"] = {key.split("/")[-1]: frame for key, frame in parquet.items() if key.startswith("sdtm/pooled/")
-                        and key.split("/")[-1] not in LINEAGE_TABLES}
+    if scope == "all":
+        groups["pooled"] = {key.split("/")[-1]: frame for key, frame in parquet.items()
+                            if key.startswith("sdtm/pooled/") and key.split("/")[-1] not in LINEAGE_TABLES}
     for name, domains in groups.items():
         folder = out / "sdtm" / name
         # a submission lists datasets with records only (SDTMIG 3.4: no empty datasets)
@@ -410,12 +423,13 @@ def require_pseudonym_key(profiles: list[SiteProfile]) -> None:
 
 def run_pipeline(landing: Path, out: Path, warehouse_url: str | None = None, profiles_dir: Path | None = None,
                  echo: Echo | None = None, expectations: bool = True, data_docs: bool = True,
-                 allow_empty: bool = False) -> RunSummary:
+                 allow_empty: bool = False, submission: str = "none") -> RunSummary:
     """Run every step for both studies without Dagster.
 
     ``expectations``: run the Great Expectations suites on SDTM (a few seconds); ``data_docs``: also
     render their Data Docs (slower). ``allow_empty``: publish even when a study that has data in the live
-    release has no source this run (otherwise ``PublishRefused`` and nothing changes).
+    release has no source this run (otherwise ``PublishRefused`` and nothing changes). ``submission``:
+    XPT + Define-XML per study ("study"), also pooled ("all"), or not at all ("none").
     """
     say = echo or (lambda _msg: None)
     check_landing(landing, out, allow_empty)
@@ -434,4 +448,5 @@ def run_pipeline(landing: Path, out: Path, warehouse_url: str | None = None, pro
             sdtm = check_expectations(study, sdtm, out, data_docs)
         runs.append(study_run(ingested, harmonized, sdtm))
     say("publish")
-    return write_outputs(runs, out, landing, warehouse_url, state=state, allow_empty=allow_empty)
+    return write_outputs(runs, out, landing, warehouse_url, state=state, allow_empty=allow_empty,
+                         submission=submission)

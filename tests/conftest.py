@@ -46,7 +46,7 @@ def run_defects(generated_defects, tmp_path_factory) -> RunSummary:
 
 @pytest.fixture(scope="session")
 def run_clean(generated_clean, tmp_path_factory) -> RunSummary:
-    return run_pipeline(generated_clean.landing, tmp_path_factory.mktemp("out_clean"))
+    return run_pipeline(generated_clean.landing, tmp_path_factory.mktemp("out_clean"), submission="all")
 
 
 @pytest.fixture(scope="session")

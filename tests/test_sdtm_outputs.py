@@ -38,6 +38,32 @@ def test_xpt_reads_back_with_same_values_names_and_labels(run_clean):
                 assert back[column].tolist() == original[column].fillna("").astype(str).tolist(), column
 
 
+def test_submission_package_is_written_only_on_request(run_clean, run_defects):
+    """run_clean asked for --submission all; run_defects took the default (none)."""
+    for study in ("DLIPRO", "DLIPLX", "pooled"):
+        assert (run_clean.out / "sdtm" / study / "define.xml").is_file()
+        assert any((run_clean.out / "sdtm" / study / "xpt").glob("*.xpt"))
+    assert not list((run_defects.out / "sdtm").rglob("*.xpt"))
+    assert not list((run_defects.out / "sdtm").rglob("define.xml"))
+    assert (run_defects.out / "sdtm" / "DLIPRO" / "dm.parquet").is_file()
+    assert "submission package (SAS XPT v5 and Define-XML 2.1): not requested" in run_defects.report.read_text()
+
+
+def test_submission_scope_study_leaves_out_pooled(run_clean, tmp_path):
+    from dli_etl.pipeline import write_submission_files
+
+    class Run:
+        study = "DLIPRO"
+        sdtm = {"dm": pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / "dm.parquet")}
+
+    pooled = {"sdtm/pooled/dm": pd.read_parquet(run_clean.out / "sdtm" / "pooled" / "dm.parquet")}
+    written = write_submission_files([Run()], pooled, tmp_path, "study")
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in written) == ["sdtm/DLIPRO/define.xml",
+                                                                            "sdtm/DLIPRO/xpt/dm.xpt"]
+    with pytest.raises(ValueError, match="submission scope"):
+        write_submission_files([Run()], pooled, tmp_path, "pooled")
+
+
 def test_xpt_names_and_labels_within_v5_limits(run_clean):
     for path in (run_clean.out / "sdtm").rglob("*.xpt"):
         _, meta = pyreadstat.read_xport(str(path), metadataonly=True)
