@@ -33,7 +33,7 @@ def main() -> None:
     if phase == "parquet":
         publish_module.write_parquet = hang_after(publish_module.write_parquet)
     else:
-        publish_module._sql_ready = hang_after(publish_module._sql_ready)
+        publish_module.write_sql_table = hang_after(publish_module.write_sql_table)
     publish_module.publish(parquet, sql, Path(out), url, run_id=run_id)
 
 

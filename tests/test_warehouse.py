@@ -14,11 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from publish_tables import tables_from_release
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import Date, DateTime, create_engine, event, inspect
+from sqlalchemy.engine import Engine
 
-import dli_etl.publish as publish_module
 from dli_etl.pipeline import run_pipeline
-from dli_etl.publish import RUN_ID_COLUMN, publish, published_run_id
+from dli_etl.publish import PUBLISH_LOG, RUN_ID_COLUMN, publish, published_run_id
 
 TESTS = Path(__file__).resolve().parent
 
@@ -70,24 +70,43 @@ def test_pipeline_publishes_to_postgresql_like_sqlite(generated_defects, run_def
     assert set(log[RUN_ID_COLUMN]) == {summary.run_id, again.run_id}
 
 
-def test_postgresql_loads_with_copy(source, postgres_db, tmp_path, monkeypatch):
-    postgres_url = postgres_db
+@pytest.mark.parametrize("warehouse", ["sqlite", "postgresql"])
+def test_tables_load_in_bulk_with_typed_dates(source, tmp_path, warehouse, request):
+    """Rows go in with COPY (PostgreSQL) or one executemany per table (SQLite), never an INSERT statement
+    per row; ADaM *DT columns are DATE, the other timestamps keep their time."""
+    url = request.getfixturevalue("postgres_db") if warehouse == "postgresql" else f"sqlite:///{tmp_path / 'w.sqlite'}"
     parquet, sql = tables_from_release(source)
-    used = []
-    real = publish_module._copy_rows
+    statements = []
 
-    def spy(table, connection, keys, rows):
-        used.append(table.name)
-        return real(table, connection, keys, rows)
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement.split("(")[0].strip(), executemany))
 
-    monkeypatch.setattr(publish_module, "_copy_rows", spy)
-    result = publish(parquet, sql, tmp_path, postgres_url, run_id="copy-run")
-    # every table with rows went through COPY, none through INSERT statements
-    assert set(used) == {name for name, frame in sql.items() if len(frame)}
-    back = _tables(postgres_url)
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        result = publish(parquet, sql, tmp_path / "out", url, run_id="bulk-run")
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    inserts = [(s, many) for s, many in statements if s.upper().startswith("INSERT")]
+    if warehouse == "postgresql":
+        assert all(PUBLISH_LOG in s for s, _ in inserts), inserts  # the data went through COPY
+    else:
+        data = [s for s, _ in inserts if PUBLISH_LOG not in s]
+        assert len(data) == sum(1 for f in sql.values() if len(f)) and all(m for s, m in inserts if PUBLISH_LOG not in s)
+    back = _tables(url)
     for name, frame in sql.items():
         assert len(back[name]) == len(frame) == result.sql_tables[name]
-    assert published_run_id(postgres_url, "sdtm_dm") == "copy-run"
+    assert published_run_id(url, "sdtm_dm") == "bulk-run"
+    engine = create_engine(url)
+    try:
+        columns = {c["name"]: c["type"] for c in inspect(engine).get_columns("adam_adsl")}
+        adsl = pd.read_sql_table("adam_adsl", engine)
+    finally:
+        engine.dispose()
+    assert isinstance(columns["TRTSDT"], Date) and not isinstance(columns["TRTSDT"], DateTime)
+    expected = sql["adam_adsl"]["TRTSDT"].dt.date
+    assert list(pd.to_datetime(adsl["TRTSDT"]).dt.date.fillna("null")) == list(expected.fillna("null"))
+    numbers = sql["adam_adsl"].select_dtypes("number").columns
+    pd.testing.assert_frame_equal(adsl[numbers].astype("float64"), sql["adam_adsl"][numbers].astype("float64"))
 
 
 @pytest.mark.parametrize("warehouse", ["sqlite", "postgresql"])
