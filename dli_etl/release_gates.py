@@ -5,7 +5,7 @@ records, which must never happen. Each gate is a plain function returning a ``Ga
 pipeline refuses to publish when one fails, and the Dagster assets report the same results as blocking
 asset checks.
 
-- ``dm_subjects``: DM holds exactly the subjects with an enrollment record in the sources;
+- ``dm_subjects``: DM holds exactly the subjects with a curated enrollment record;
 - ``sdtm_reconciles``: per subject and domain, curated records = SDTM records (``specs/reconciliation.yaml``);
 - ``endpoint_populations``: every endpoint's N equals the count of its pre-specified population.
 """

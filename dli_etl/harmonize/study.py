@@ -76,7 +76,8 @@ class HarmonizeResult:
 
     ``curated``: every attributable record, bad values nulled; ``quarantine``: records held back whole
     (with ``quarantine_reasons``); ``quarantined_values``: one row per nulled value with its verbatim and
-    the rules that nulled it; ``enrolled``: every subject with an enrollment record in the sources."""
+    the rules that nulled it; ``enrolled``: every subject with a curated enrollment record (one held back as
+    unattributable is in ``quarantine`` instead)."""
 
     study: str
     curated: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -177,7 +178,7 @@ def harmonize_study(ingest: IngestResult, accepted: frozenset[str] | set[str] = 
     if "enrollment" in frames and params.get("eligibility"):
         findings += missing_criterion_findings(frames["enrollment"], verbatims["enrollment"], params["eligibility"],
                                                locate_for("enrollment"))
-    result = HarmonizeResult(study, enrolled=frozenset(u for u in enrolled if isinstance(u, str) and not u.endswith("-")))
+    result = HarmonizeResult(study)
     table = findings_frame(findings)
     accounting, nulled = [], []
     for form, frame in frames.items():
@@ -193,6 +194,10 @@ def harmonize_study(ingest: IngestResult, accepted: frozenset[str] | set[str] = 
         nulled.append(quarantined.nulled)
         form_findings = table[table["form"] == form] if not table.empty else table
         accounting.append(value_accounting(study, form, frame, verbatims[form], quarantined, form_findings))
+    # the subjects DM must hold: enrollment records that are curated. One held back (an unknown site, a
+    # missing id) is not attributable; it waits in quarantine with its reasons and must not block the release
+    curated_enrollment = result.curated.get("enrollment", pd.DataFrame(columns=["usubjid"]))
+    result.enrolled = frozenset(u for u in curated_enrollment["usubjid"] if isinstance(u, str) and not u.endswith("-"))
     result.findings = table.reset_index(drop=True)
     if accounting:
         result.accounting = pd.concat(accounting, ignore_index=True)
