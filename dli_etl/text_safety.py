@@ -11,8 +11,11 @@ import re
 
 import pandas as pd
 
-# C0 controls except tab, newline and carriage return, plus DEL: what openpyxl (and Excel) refuse
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls except tab, newline and carriage return, plus DEL: what openpyxl (and Excel) refuse. Also
+# the invisible format characters that change how text reads without showing: zero-width spaces and joiners,
+# bidirectional marks, embeddings, overrides and isolates (a U+202E in "5.1" once made a number unreadable
+# with no hint why), and a byte-order mark inside a value. None belongs in a clinical value or an id.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060\u2066-\u2069\ufeff]")
 _UNSAFE_PATH = re.compile(r"[^A-Za-z0-9_\-]+")
 
 

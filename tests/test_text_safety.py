@@ -73,3 +73,15 @@ def test_data_docs_get_an_absolute_folder_from_a_relative_out(monkeypatch):
     monkeypatch.setattr(expectation_suites, "validate_domains", fake_validate)
     pipeline.check_expectations("DLIPRO", pipeline.SdtmResult({}, pd.DataFrame()), Path("dli-etl-out"), data_docs=True)
     assert seen["docs"].is_absolute()
+
+
+def test_invisible_formatting_characters_count_as_control_characters():
+    """Zero-width and bidirectional characters change how a value reads without showing; letters of any
+    script, accents, tab and newline stay."""
+    from dli_etl.text_safety import has_control_characters
+
+    hostile = ["5.1\u202e", "01\u200b-001", "\ufeffM", "2026\u2066-01-02", "a\u200fb", "x\x07"]
+    fine = ["正常", "café", "a\tb", "line\nbreak", "≥ 5%", "µg/kg"]
+    assert has_control_characters(pd.Series(hostile)).all()
+    assert not has_control_characters(pd.Series(fine)).any()
+    assert [workbook_text(v) for v in hostile] == ["5.1", "01-001", "M", "2026-01-02", "ab", "x"]
