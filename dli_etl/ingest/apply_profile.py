@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from dli_etl.findings import Finding
-from dli_etl.ingest.errors import SourceReadError
+from dli_etl.ingest.errors import InputLimitExceeded, SourceReadError
 from dli_etl.ingest.odm_reader import OdmContent, read_odm
 from dli_etl.ingest.raw_form import IngestResult, RawForm, SourceCoverage, SourceFile
 from dli_etl.ingest.redcap_reader import RedcapContent, read_dictionary, read_redcap
@@ -67,8 +67,11 @@ def _record_file(profile: SiteProfile, src_file: str, sha: str, fmt: str, result
                  error: SourceReadError | None = None) -> None:
     """Every file tried is part of the run's record; an unreadable one is also a finding."""
     if error is not None:
-        result.findings.append(Finding("INGEST-FILE-UNREADABLE", profile.study, profile.site, detail=error.reason,
-                                       src_file=src_file, src_sha256=sha))
+        # a file over a limit is readable in principle: say which limit, not that the file is broken
+        limited = isinstance(error, InputLimitExceeded)
+        result.findings.append(Finding("INGEST-LIMIT-EXCEEDED" if limited else "INGEST-FILE-UNREADABLE",
+                                       profile.study, profile.site, value=Path(src_file).name if limited else None,
+                                       detail=error.reason, src_file=src_file, src_sha256=sha))
     result.files.append(SourceFile(profile.study, profile.site, src_file, sha, fmt, profile.path,
                                    "unreadable" if error is not None else "read"))
 

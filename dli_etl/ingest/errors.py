@@ -8,3 +8,7 @@ class SourceReadError(Exception):
         super().__init__(f"{path}: {reason}")
         self.path = path
         self.reason = reason
+
+
+class InputLimitExceeded(SourceReadError):
+    """A source file refused before reading because it is larger than ``specs/limits.yaml`` allows."""

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath
 
 import defusedxml.ElementTree as SafeET
 
-from dli_etl.ingest.errors import SourceReadError
+from dli_etl.ingest.errors import InputLimitExceeded
 from dli_etl.specs import load_spec
 
 _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
@@ -53,7 +53,7 @@ def _column_number(letters: bytes) -> int:
 def check_file_size(path: Path, max_mib: float, what: str) -> None:
     size = Path(path).stat().st_size
     if size > max_mib * 1024 * 1024:
-        raise SourceReadError(str(path), f"is {size / 1048576:.0f} MiB, above the {max_mib:g} MiB limit for {what} "
+        raise InputLimitExceeded(str(path), f"is {size / 1048576:.0f} MiB, above the {max_mib:g} MiB limit for {what} "
                                          f"(specs/limits.yaml); split the export or raise the limit")
 
 
@@ -124,7 +124,7 @@ def check_xlsx(path: Path) -> XlsxCheck:
     with archive:
         total = sum(info.file_size for info in archive.infolist())
         if total > limit.xlsx_max_uncompressed_mib * 1048576:
-            raise SourceReadError(str(path), f"decompresses to {total / 1048576:.0f} MiB, above the "
+            raise InputLimitExceeded(str(path), f"decompresses to {total / 1048576:.0f} MiB, above the "
                                              f"{limit.xlsx_max_uncompressed_mib:g} MiB limit (specs/limits.yaml); "
                                              f"a workbook of lab results is rarely over 50 MiB: is it the right file?")
         too_large: dict[str, str] = {}
