@@ -26,7 +26,20 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
-from sqlalchemy import Date, create_engine, event, inspect
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    MetaData,
+    Table,
+    Text,
+    create_engine,
+    event,
+    inspect,
+)
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.types import TypeEngine
 
@@ -115,14 +128,33 @@ def _insert_rows(connection: Connection, name: str, keys: list[str], rows: list[
     connection.exec_driver_sql(f"INSERT INTO {_quoted(name)} ({columns}) VALUES ({marks})", rows)
 
 
+def _column_type(series: pd.Series, override: TypeEngine | None) -> TypeEngine:
+    """The SQL type pandas' ``to_sql`` would give (so both warehouses keep their schema), decided here
+    because asking pandas costs a reflection of the database per table."""
+    if override is not None:
+        return override
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return Boolean()
+    if pd.api.types.is_integer_dtype(dtype):
+        return BigInteger()
+    if pd.api.types.is_float_dtype(dtype):
+        return Float(precision=53)
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return DateTime(timezone=getattr(dtype, "tz", None) is not None)
+    return Text()
+
+
 def write_sql_table(connection: Connection, name: str, frame: pd.DataFrame, run_id: str) -> int:
-    """Replace table ``name`` with ``frame`` plus a ``dli_run_id`` column, inside the caller's transaction.
-    pandas creates the table (its column types, with ``sql_types``); the rows go in bulk."""
+    """Replace table ``name`` with ``frame`` plus a ``dli_run_id`` column, inside the caller's transaction:
+    DROP, CREATE with pandas' types (and ``sql_types``), then the rows in bulk."""
     types = sql_types(frame)
     rows = _sql_rows(frame, run_id, types)
-    shape = frame.head(0).assign(**{RUN_ID_COLUMN: pd.Series(dtype="str")})
-    shape.to_sql(name, connection, if_exists="replace", index=False, dtype=types)
-    _insert_rows(connection, name, [str(c) for c in shape.columns], rows)
+    columns = [Column(str(c), _column_type(frame[c], types.get(str(c)))) for c in frame.columns]
+    table = Table(name, MetaData(), *columns, Column(RUN_ID_COLUMN, Text()))
+    table.drop(connection, checkfirst=True)
+    table.create(connection)
+    _insert_rows(connection, name, [c.name for c in table.columns], rows)
     return len(rows)
 
 
@@ -237,6 +269,38 @@ def live_run_id(out: Path) -> str | None:
     """The run ``<out>/current`` points at (None before the first release)."""
     link = Path(out) / "current"
     return link.readlink().name if link.is_symlink() else None
+
+
+@dataclass(frozen=True)
+class ReleaseState:
+    """What a reader sees: the live release, the run ids in each warehouse table, the runs the publish log
+    lists. ``consistent`` when every table with rows holds the live run and the log lists it."""
+
+    live: str | None
+    tables: dict[str, frozenset[str]]
+    logged: frozenset[str]
+
+    @property
+    def consistent(self) -> bool:
+        return (self.live is not None and self.live in self.logged
+                and all(runs == {self.live} for runs in self.tables.values() if runs))
+
+
+def release_state(out: Path, warehouse_url: str | None = None) -> ReleaseState:
+    """Read ``current`` and the warehouse of ``out`` (tables tagged with ``dli_run_id``, and the log)."""
+    url = warehouse_url or default_warehouse_url(out)
+    engine = create_engine(url)
+    try:
+        names = inspect(engine).get_table_names()
+        with engine.connect() as connection:
+            def runs(table: str) -> frozenset[str]:
+                rows = connection.exec_driver_sql(f"SELECT DISTINCT {RUN_ID_COLUMN} FROM {_quoted(table)}")
+                return frozenset(r[0] for r in rows)
+            tables = {name: runs(name) for name in names if name != PUBLISH_LOG}
+            logged = runs(PUBLISH_LOG) if PUBLISH_LOG in names else frozenset()
+    finally:
+        engine.dispose()
+    return ReleaseState(live_run_id(out), tables, logged)
 
 
 def reconcile_release(out: Path, warehouse_url: str | None = None) -> str | None:

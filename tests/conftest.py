@@ -50,6 +50,27 @@ def run_clean(generated_clean, tmp_path_factory) -> RunSummary:
 
 
 @pytest.fixture(scope="session")
+def clean_runs(generated_clean) -> list:
+    """Both studies of the clean data harmonized and mapped, not published (GX off): what ``write_outputs``
+    takes, for tests of publishing itself."""
+    from dli_etl import pipeline
+
+    runs = []
+    for study in pipeline.STUDIES:
+        ingested = pipeline.ingest(study, generated_clean.landing)
+        harmonized = pipeline.harmonize(ingested)
+        runs.append(pipeline.study_run(ingested, harmonized, pipeline.map_sdtm(harmonized)))
+    return runs
+
+
+@pytest.fixture(scope="session")
+def clean_analysis(clean_runs):
+    from dli_etl import pipeline
+
+    return pipeline.analyse(clean_runs)
+
+
+@pytest.fixture(scope="session")
 def manifest(generated_defects) -> pd.DataFrame:
     return pd.read_csv(generated_defects.manifest, dtype=str, keep_default_na=False)
 

@@ -14,19 +14,14 @@ from dli_etl.publish import default_warehouse_url, live_run_id
 from dli_etl.run_lock import LOCK_NAME, RunLocked
 
 
-@pytest.fixture(scope="module")
-def study_runs(generated_clean):
-    runs = []
-    for study in pipeline.STUDIES:
-        ingested = pipeline.ingest(study, generated_clean.landing)
-        harmonized = pipeline.harmonize(ingested)
-        runs.append(pipeline.study_run(ingested, harmonized, pipeline.map_sdtm(harmonized)))
-    return runs
+@pytest.fixture
+def study_runs(clean_runs):
+    return clean_runs
 
 
-@pytest.fixture(scope="module")
-def analysis(study_runs):
-    return pipeline.analyse(study_runs)
+@pytest.fixture
+def analysis(clean_analysis):
+    return clean_analysis
 
 
 def _warehouse_run(out: Path) -> str:
