@@ -5,11 +5,14 @@ value accounting balances; only subjects with no infusion in the sources are "no
 
 from __future__ import annotations
 
+import random
+
 import pandas as pd
 import pytest
+from sqlalchemy import create_engine
 
 from dli_etl.adam.build import build_adam
-from dli_etl.pipeline import STUDIES, harmonize, ingest, map_sdtm
+from dli_etl.pipeline import STUDIES, harmonize, ingest, map_sdtm, run_pipeline
 from dli_etl.synth.generate import generate
 
 PAIRS = [(1, 0.05), (7, 0.1), (13, 0.25), (29, 0.4), (42, 0.5)]
@@ -81,3 +84,44 @@ def test_no_data_error_removes_a_subject_or_an_event(seed, rate, tmp_path):
             assert not named.empty, f"a finding names the value: {d.to_dict()}"
             if d["defect_class"] in NULLED:
                 assert pd.isna(row[d["field"]].iloc[0]), f"the bad value is null: {d.to_dict()}"
+
+
+# drawn once from a seeded generator: two more transfers, published end to end
+_DRAW = random.Random(20261201)
+PUBLISHED_PAIRS = [(_DRAW.randrange(100, 1000), round(_DRAW.uniform(0.05, 0.5), 2)) for _ in range(2)]
+
+
+@pytest.mark.parametrize(("seed", "rate"), PUBLISHED_PAIRS)
+def test_accounting_balances_in_the_published_release_and_warehouse(seed, rate, tmp_path):
+    """The same property read back from what a user gets: the release's Parquet files and the SQL
+    warehouse, not the frames in memory."""
+    gen = generate(tmp_path / "gen", seed=seed, defect_rate=rate)
+    run_pipeline(gen.landing, tmp_path / "out", expectations=False)
+    current = tmp_path / "out" / "current"
+    acc = pd.read_parquet(current / "findings" / "row_accounting.parquet")
+    assert (acc["rows_in"] == acc["rows_curated"] + acc["rows_held_back"]).all()
+    assert (acc["values_read"] == acc["values_curated"] + acc["values_nulled"] + acc["values_held_back"]).all()
+    assert acc["values_unaccounted"].sum() == 0
+    engine = create_engine(f"sqlite:///{tmp_path / 'out' / 'warehouse.sqlite'}")
+    try:
+        with engine.connect() as connection:
+            def sql_rows(table: str, study: str) -> int:
+                query = f'SELECT COUNT(*) FROM "{table}" WHERE study = ?' if table != "sdtm_dm" else \
+                    'SELECT COUNT(*) FROM "sdtm_dm" WHERE "STUDYID" = ?'
+                return connection.exec_driver_sql(query, (study,)).scalar()
+
+            for study in STUDIES:
+                mine = acc[acc["study"] == study]
+                for form, group in mine.groupby("form"):
+                    curated = pd.read_parquet(current / "curated" / study / f"{form}.parquet")
+                    held = current / "quarantine" / study / f"{form}.parquet"
+                    held_rows = len(pd.read_parquet(held)) if held.exists() else 0
+                    assert (len(curated), held_rows) == (group["rows_curated"].sum(), group["rows_held_back"].sum()), form
+                    assert sql_rows(f"curated_{form}", study) == len(curated), form
+                values = pd.read_parquet(current / "quarantine" / study / "values.parquet")
+                assert len(values) == mine["values_nulled"].sum()
+                assert sql_rows("quarantined_values", study) == len(values)
+                dm = pd.read_parquet(current / "sdtm" / study / "dm.parquet")
+                assert len(dm) == PLANNED[study] == sql_rows("sdtm_dm", study)
+    finally:
+        engine.dispose()
