@@ -20,6 +20,8 @@ import shutil
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
@@ -147,11 +149,15 @@ def _column_type(series: pd.Series, override: TypeEngine | None) -> TypeEngine:
 
 def write_sql_table(connection: Connection, name: str, frame: pd.DataFrame, run_id: str) -> int:
     """Replace table ``name`` with ``frame`` plus a ``dli_run_id`` column, inside the caller's transaction:
-    DROP, CREATE with pandas' types (and ``sql_types``), then the rows in bulk."""
+    DROP, CREATE with pandas' types (and ``sql_types``) and the variable labels as column comments, then
+    the rows in bulk."""
     types = sql_types(frame)
     rows = _sql_rows(frame, run_id, types)
-    columns = [Column(str(c), _column_type(frame[c], types.get(str(c)))) for c in frame.columns]
-    table = Table(name, MetaData(), *columns, Column(RUN_ID_COLUMN, Text()))
+    labels = sql_column_labels(name)
+    columns = [Column(str(c), _column_type(frame[c], types.get(str(c))), comment=labels.get(str(c)))
+               for c in frame.columns]
+    table = Table(name, MetaData(), *columns,
+                  Column(RUN_ID_COLUMN, Text(), comment="The dli-etl run that published this row"))
     table.drop(connection, checkfirst=True)
     table.create(connection)
     _insert_rows(connection, name, [c.name for c in table.columns], rows)
@@ -251,17 +257,40 @@ def write_release_files(parquet: dict[str, pd.DataFrame], out: Path, run_id: str
 
 
 def column_labels(key: str) -> dict[str, str]:
-    """Variable labels for a published table: SDTM from the variable metadata, curated forms from
-    ``forms.yaml``; other tables describe themselves in docs/analyst.md."""
+    """Variable labels for a published table: SDTM from the variable metadata, ADaM from the data
+    dictionary ``specs/adam_variables.csv``, curated forms from ``forms.yaml``; other tables describe
+    themselves in docs/analyst.md."""
     from dli_etl.sdtm.algorithms import labels
     from dli_etl.specs import load_spec
 
     parts = key.split("/")
     if parts[0] == "sdtm" and len(parts) == 3:
         return labels(parts[2].upper())
+    if parts[0] == "adam" and len(parts) == 3:
+        return adam_dictionary().get(parts[2].upper(), {})
     if parts[0] == "curated" and len(parts) == 3:
         fields = load_spec("forms").get(parts[2], {}).get("fields", {})
         return {name: str(spec.get("label", name)) for name, spec in fields.items()}
+    return {}
+
+
+@cache
+def adam_dictionary() -> dict[str, dict[str, str]]:
+    """The ADaM data dictionary (``specs/adam_variables.csv``: dataset, variable, label, type,
+    derivation): dataset -> variable -> label."""
+    text = (resources.files("dli_etl") / "specs" / "adam_variables.csv").read_text(encoding="utf-8")
+    out: dict[str, dict[str, str]] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        out.setdefault(row["dataset"], {})[row["variable"]] = row["label"]
+    return out
+
+
+def sql_column_labels(table: str) -> dict[str, str]:
+    """Labels for a warehouse table, written as column comments where the database keeps them
+    (PostgreSQL); the SQL names are the Parquet keys with the study folder pooled."""
+    for prefix, folder in (("sdtm_", "sdtm/pooled/"), ("adam_", "adam/pooled/"), ("curated_", "curated/any/")):
+        if table.startswith(prefix):
+            return column_labels(folder + table[len(prefix):])
     return {}
 
 

@@ -5,6 +5,7 @@ import re
 
 import openpyxl
 import pandas as pd
+import pyarrow.parquet as pq
 from sqlalchemy import create_engine, inspect
 
 from dli_etl.pipeline import run_pipeline
@@ -66,3 +67,22 @@ def test_heat_map_colours_by_severity_and_p_values_read_as_published():
 
     assert "192, 57, 43" in _heat(1, 10, "error") and "127, 140, 141" in _heat(10, 10, "info")
     assert p_value_text(0.00001) == "<0.0001" and p_value_text(0.04321) == "0.0432" and p_value_text(None) == ""
+
+
+def test_adam_dictionary_names_every_published_variable_and_no_other(run_defects):
+    """specs/adam_variables.csv is the analysts' data dictionary: every ADaM column published has a label
+    (<= 40 characters, as SAS transport allows) and a derivation, and the dictionary lists nothing that is
+    not published."""
+    import csv
+    from importlib import resources
+
+    rows = list(csv.DictReader((resources.files("dli_etl") / "specs" / "adam_variables.csv").open(encoding="utf-8")))
+    listed = {(r["dataset"], r["variable"]) for r in rows}
+    assert all(0 < len(r["label"]) <= 40 and r["derivation"] and r["type"] in ("Char", "Num") for r in rows)
+    published = set()
+    for path in (run_defects.out / "adam" / "pooled").glob("*.parquet"):
+        schema = pq.read_schema(path)
+        published |= {(path.stem.upper(), name) for name in schema.names}
+        labelled = {f.name for f in schema if f.metadata and b"label" in f.metadata}
+        assert labelled == set(schema.names), path.name
+    assert published == listed

@@ -92,6 +92,15 @@ def test_tables_load_in_bulk_with_typed_dates(source, tmp_path, warehouse, reque
     finally:
         engine.dispose()
     assert isinstance(columns["TRTSDT"], Date) and not isinstance(columns["TRTSDT"], DateTime)
+    if warehouse == "postgresql":  # labels as column comments (SQLite keeps none)
+        engine = create_engine(url)
+        try:
+            comments = {c["name"]: c.get("comment") for c in inspect(engine).get_columns("sdtm_dm")}
+            adsl_comments = {c["name"]: c.get("comment") for c in inspect(engine).get_columns("adam_adsl")}
+        finally:
+            engine.dispose()
+        assert comments["USUBJID"] == "Unique Subject Identifier" and comments["dli_run_id"]
+        assert adsl_comments["TRTSDT"] == "Date of First DLI"
     expected = sql["adam_adsl"]["TRTSDT"].dt.date
     assert list(pd.to_datetime(adsl["TRTSDT"]).dt.date.fillna("null")) == list(expected.fillna("null"))
     numbers = sql["adam_adsl"].select_dtypes("number").columns
