@@ -23,7 +23,7 @@ from sqlalchemy import create_engine
 
 from dli_etl import pipeline
 from dli_etl import publish as publish_module
-from dli_etl.publish import reconcile_release, release_state
+from dli_etl.publish import live_run_id, reconcile_release, release_state
 from dli_etl.run_lock import LOCK_NAME, RunLocked
 
 # step -> (module, function, hang before or after the call, on its n-th call)
@@ -217,3 +217,29 @@ def test_two_runs_started_together_one_refuses_the_other_publishes(first_release
                 process.kill()
     _assert_one_release(out, url, "run-a", {"run-1", "run-a"})
     assert not (out / "runs" / "run-b").exists()
+
+
+def test_two_runs_on_one_postgresql_warehouse_from_two_folders_one_refuses(first_release, clean_runs,
+                                                                          clean_analysis, tmp_path):
+    """Two output folders, one warehouse: the folder lock cannot see the other run, PostgreSQL's advisory
+    lock does. The second refuses inside its transaction and commits nothing."""
+    out, url = _copy_release(first_release, "postgresql", tmp_path)
+    other = tmp_path / "other_out"
+    shutil.copytree(out, other, symlinks=True)
+    holding, resume = tmp_path / "a.marker", tmp_path / "a.resume"
+    first = _start(clean_runs, clean_analysis, out, url, "run-a", "inside SQL, first table", holding, resume)
+    try:
+        _wait_for(holding, first)  # run-a is inside its SQL transaction, holding the advisory lock
+        second = _start(clean_runs, clean_analysis, other, url, "run-b", None, tmp_path / "b.marker")
+        second.join(120)
+        assert second.exitcode == 3
+        assert "another dli-etl run is publishing into this PostgreSQL warehouse" in \
+            (tmp_path / "b.refused").read_text(encoding="utf-8")
+        resume.write_text("go", encoding="utf-8")
+        first.join(120)
+        assert first.exitcode == 0
+    finally:
+        if first.is_alive():
+            first.kill()
+    _assert_one_release(out, url, "run-a", {"run-1", "run-a"})
+    assert live_run_id(other) == "run-1"  # the refused run switched nothing
