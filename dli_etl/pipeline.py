@@ -315,7 +315,7 @@ def _write_release(runs: list[StudyRun], parquet: dict[str, pd.DataFrame], sql: 
     sql_counts = {name: len(frame) for name, frame in sorted(sql.items())}
     findings = parquet["findings/findings"]
     accounting = parquet["findings/row_accounting"]
-    xlsx = write_findings_xlsx(findings, release / "report" / "findings.xlsx")
+    xlsx = write_findings_xlsx(findings, release / "report" / "findings.xlsx", accounting)
     submission_files = write_submission_files(runs, parquet, release, submission)
     files = [asdict(f) for r in runs for f in r.ingest.files]
     subjects = {r.study: int(len(r.sdtm.get("dm", []))) for r in runs}

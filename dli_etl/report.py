@@ -3,6 +3,7 @@ table as Parquet and as an xlsx a data manager can filter."""
 
 from __future__ import annotations
 
+import numbers
 from importlib import resources
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import TYPE_STRING
 from openpyxl.styles import Font, PatternFill
+from openpyxl.utils import get_column_letter
 
 from dli_etl.findings import rule_catalogue
 from dli_etl.text_safety import workbook_text
@@ -23,24 +25,85 @@ _COUNTS = ("rows_in", "rows_curated", "rows_held_back", "values_read", "values_c
            "values_held_back", "values_unaccounted")
 
 
-def write_findings_xlsx(findings: pd.DataFrame, path: Path) -> Path:
-    """Findings as a workbook: frozen header, filters, every cell written as text (never a formula)."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "Findings"
-    ws.append(list(_XLSX_COLUMNS))
+_HEADER_FONT = Font(bold=True, color="FFFFFF")
+_HEADER_FILL = PatternFill("solid", fgColor="305496")
+
+
+def _sheet(wb: Workbook, title: str, columns: list[str], rows: list[list[object]], widths: list[int],
+           first: bool = False) -> None:
+    """One table per sheet: bold header, frozen, filterable; text cells written as text, never a formula."""
+    ws = wb.active if first else wb.create_sheet(title)
+    ws.title = title
+    ws.append(columns)
     for cell in ws[1]:
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = PatternFill("solid", fgColor="305496")
-    for row in findings[list(_XLSX_COLUMNS)].itertuples(index=False):
-        ws.append([workbook_text(v) for v in row])
+        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
+    for row in rows:
+        ws.append([v.item() if isinstance(v, numbers.Real) and not isinstance(v, bool) and v == v and hasattr(v, "item")
+                   else v if isinstance(v, numbers.Real) and not isinstance(v, bool) and v == v
+                   else workbook_text(v) for v in row])
     for row in ws.iter_rows(min_row=2):
         for cell in row:
-            cell.data_type = TYPE_STRING  # site text such as "=1+1" stays text
+            if isinstance(cell.value, str):
+                cell.data_type = TYPE_STRING  # site text such as "=1+1" stays text
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
-    for col, width in zip("ABCDEFGHIJKLMN", (14, 9, 26, 13, 9, 7, 10, 12, 14, 18, 18, 70, 40, 50), strict=True):
-        ws.column_dimensions[col].width = width
+    for index, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(index)].width = width
+
+
+def findings_summary(findings: pd.DataFrame, accounting: pd.DataFrame) -> pd.DataFrame:
+    """Per study: subjects with a finding, rows and values in, curated, held back or nulled, and findings
+    by severity (the first sheet of findings.xlsx)."""
+    studies = sorted(set(accounting["study"]) | set(findings["study"].dropna())) if not accounting.empty \
+        else sorted(set(findings["study"].dropna()))
+    rows = []
+    for study in studies:
+        acc = accounting[accounting["study"] == study] if not accounting.empty else accounting
+        found = findings[findings["study"] == study]
+        rows.append({"study": study, **{c: int(acc[c].sum()) if c in acc else 0 for c in _COUNTS},
+                     **{f"{s}s": int((found["severity"] == s).sum()) for s in ("error", "warning", "info")},
+                     "subjects_with_errors": int(found.loc[found["severity"] == "error", "subjid"].replace("", pd.NA)
+                                                 .dropna().nunique())})
+    return pd.DataFrame(rows)
+
+
+def issue_summary(findings: pd.DataFrame) -> pd.DataFrame:
+    """Per study and rule: how many findings, on how many subjects, sites and files, and what the rule says
+    (one line per issue, as a validator's issue summary lists them)."""
+    catalogue = rule_catalogue()
+    if findings.empty:
+        return pd.DataFrame(columns=["study", "rule_id", "severity", "category", "findings", "subjects", "sites",
+                                     "files", "example"])
+    grouped = findings.assign(subjid=findings["subjid"].replace("", pd.NA)).groupby(["study", "rule_id"], sort=True)
+    out = grouped.agg(severity=("severity", "first"), category=("category", "first"), findings=("rule_id", "size"),
+                      subjects=("subjid", "nunique"), sites=("site", "nunique"), files=("src_file", "nunique"),
+                      example=("message", "first")).reset_index()
+    order = {"error": 0, "warning": 1, "info": 2}
+    out["action"] = out["rule_id"].map(lambda r: catalogue[r].action if r in catalogue else "")
+    return out.sort_values(["study", "severity", "findings"], key=lambda c: c.map(order) if c.name == "severity"
+                           else (-c if c.name == "findings" else c), kind="stable").reset_index(drop=True)
+
+
+def write_findings_xlsx(findings: pd.DataFrame, path: Path, accounting: pd.DataFrame | None = None) -> Path:
+    """The findings as a validator's report a data manager can filter: Summary (per study), Issue summary
+    (per rule), Datasets (per form, site and file: rows and values in, curated, held back, nulled), Rules
+    (the catalogue) and Findings (every finding). Every site text is written as text, never a formula."""
+    accounting = accounting if accounting is not None else pd.DataFrame(columns=["study", "site", "form",
+                                                                                  "src_file", *_COUNTS])
+    wb = Workbook()
+    summary = findings_summary(findings, accounting)
+    _sheet(wb, "Summary", list(summary.columns), summary.values.tolist(), [10] + [14] * (summary.shape[1] - 1),
+           first=True)
+    issues = issue_summary(findings)
+    _sheet(wb, "Issue summary", list(issues.columns), issues.values.tolist(),
+           [9, 28, 9, 14, 9, 9, 7, 7, 80, 8])
+    datasets = accounting[["study", "site", "form", "src_file", *_COUNTS]]
+    _sheet(wb, "Datasets", list(datasets.columns), datasets.values.tolist(), [9, 7, 18, 44] + [12] * len(_COUNTS))
+    rules = [[r.rule_id, r.severity, r.category, r.action, r.message] for r in rule_catalogue().values()]
+    _sheet(wb, "Rules", ["rule_id", "severity", "category", "action", "message"], rules, [30, 9, 14, 8, 100])
+    _sheet(wb, "Findings", list(_XLSX_COLUMNS), findings[list(_XLSX_COLUMNS)].values.tolist(),
+           [14, 9, 26, 13, 9, 7, 10, 12, 14, 18, 18, 70, 40, 50])
+    wb.active = wb.sheetnames.index("Summary")
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

@@ -86,3 +86,33 @@ def test_adam_dictionary_names_every_published_variable_and_no_other(run_defects
         labelled = {f.name for f in schema if f.metadata and b"label" in f.metadata}
         assert labelled == set(schema.names), path.name
     assert published == listed
+
+
+def test_findings_workbook_has_the_sheets_a_validator_report_has(run_defects):
+    """Summary, Issue summary, Datasets, Rules and Findings; each summary adds up to the findings and the
+    row accounting published beside it."""
+    path = run_defects.out / "report" / "findings.xlsx"
+    book = openpyxl.load_workbook(path)
+    assert book.sheetnames == ["Summary", "Issue summary", "Datasets", "Rules", "Findings"]
+    assert book.active.title == "Summary"
+
+    def table(name: str) -> pd.DataFrame:
+        rows = list(book[name].values)
+        return pd.DataFrame(rows[1:], columns=rows[0])
+
+    findings = pd.read_parquet(run_defects.out / "findings" / "findings.parquet")
+    accounting = pd.read_parquet(run_defects.out / "findings" / "row_accounting.parquet")
+    summary, issues, datasets, rules = (table(n) for n in ("Summary", "Issue summary", "Datasets", "Rules"))
+    assert len(table("Findings")) == len(findings)
+    assert issues["findings"].sum() == len(findings)
+    for study, part in findings.groupby("study"):
+        row = summary[summary["study"] == study].iloc[0]
+        assert row["errors"] == (part["severity"] == "error").sum()
+        assert row["rows_in"] == accounting.loc[accounting["study"] == study, "rows_in"].sum()
+        mine = issues[issues["study"] == study].set_index("rule_id")["findings"]
+        assert mine.to_dict() == part.groupby("rule_id").size().to_dict()
+    assert datasets["values_read"].sum() == accounting["values_read"].sum() and len(datasets) == len(accounting)
+    assert set(issues["rule_id"]) <= set(rules["rule_id"])
+    severities = issues.groupby("study")["severity"].apply(list)
+    order = {"error": 0, "warning": 1, "info": 2}
+    assert all([order[s] for s in seq] == sorted(order[s] for s in seq) for seq in severities)  # errors first
