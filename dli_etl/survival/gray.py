@@ -56,9 +56,13 @@ def gray_test(time: np.ndarray, status: np.ndarray, group: np.ndarray, cause: in
         surv = np.cumprod(1 - np.where(live, (d_cause + d_other) / safe, 0.0))
         surv_before = np.r_[1.0, surv[:-1]]
         cif_before = np.r_[0.0, np.cumsum(surv_before * np.where(live, d_cause / safe, 0.0))[:-1]]
+        # once a group's survival reaches 0 nobody is at risk (live is False there); np.where still
+        # evaluates the division on those rows, so silence it rather than warn on every such test
+        with np.errstate(divide="ignore", invalid="ignore"):
+            weighted = np.where(live, at_risk * (1 - cif_before) / surv_before, 0.0)
+            hazard_weight = np.where(live, at_risk / surv_before, 0.0)
         per_group[g] = {"Y": at_risk, "d1": d_cause, "d2": d_other, "live": live, "safe": safe, "S": surv,
-                        "Sm": surv_before, "R": np.where(live, at_risk * (1 - cif_before) / surv_before, 0.0),
-                        "h": np.where(live, at_risk / surv_before, 0.0)}
+                        "Sm": surv_before, "R": weighted, "h": hazard_weight}
     r_total = sum(p["R"] for p in per_group.values())
     h_total = sum(p["h"] for p in per_group.values())
     d_total = sum(p["d1"] for p in per_group.values())
