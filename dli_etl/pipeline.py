@@ -60,6 +60,7 @@ from dli_etl.sdtm.build import LINEAGE_TABLES, build_sdtm
 from dli_etl.sdtm.define_xml import write_define
 from dli_etl.sdtm.xpt import write_xpt
 from dli_etl.site_profile import SiteProfile, load_profiles
+from dli_etl.trends import TREND_TABLE, empty_trends, load_trends, run_trends, trend_by_run, with_run
 
 STUDIES = ("DLIPRO", "DLIPLX")
 Echo = Callable[[str], None]
@@ -101,6 +102,7 @@ class QueryState:
         columns=["query_id", "site_status", "response", "response_file"], dtype="string"))
 
     decisions: pd.DataFrame = field(default_factory=empty_decisions)
+    trends: pd.DataFrame = field(default_factory=empty_trends)  # earlier runs' findings and open queries
 
     @property
     def accepted(self) -> set[str]:
@@ -110,11 +112,12 @@ class QueryState:
 def query_state(landing: Path, out: Path, warehouse_url: str | None = None) -> QueryState:
     """Read the previous run's queries and every answered workbook in the landing folder."""
     Path(out).mkdir(parents=True, exist_ok=True)
-    previous, history = load_previous(warehouse_url or default_warehouse_url(out))
+    url = warehouse_url or default_warehouse_url(out)
+    previous, history = load_previous(url)
     responses = [read_responses(Path(landing) / study) for study in STUDIES]
     decisions = [read_decisions(Path(landing) / study) for study in STUDIES]
     return QueryState(previous, history, pd.concat(responses, ignore_index=True),
-                      pd.concat(decisions, ignore_index=True))
+                      pd.concat(decisions, ignore_index=True), load_trends(url))
 
 
 @dataclass
@@ -294,6 +297,8 @@ def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url:
     history = pd.concat([state.history, new_history], ignore_index=True) if not state.history.empty else new_history
     sql["queries"] = queries
     sql["query_history"] = history
+    published_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    sql[TREND_TABLE] = with_run(state.trends, run_trends(run_id, published_at, parquet["findings/findings"], queries))
     release = release_dir(out, run_id)
     url = warehouse_url or default_warehouse_url(out)
     with run_lock(out) as lock_note:
@@ -334,6 +339,7 @@ def _write_release(runs: list[StudyRun], parquet: dict[str, pd.DataFrame], sql: 
         "expectation_results": {r.study: r.expectations for r in runs if r.expectations},
         "endpoints": analysis.endpoints, "figures": analysis.figures,
         "coverage": parquet["findings/source_coverage"].to_dict("records"),
+        "trend_rows": trend_by_run(sql[TREND_TABLE]).to_dict("records"),
     }
     render_report(context, release / "report" / "dq_report.html")
     manifest = {

@@ -158,3 +158,30 @@ def test_only_an_unnegated_confirmation_accepts(answer, accepted):
     from dli_etl.queries import confirms
 
     assert confirms(answer) is accepted
+
+
+def test_trends_across_transfers_count_each_run_as_it_was(transfers):
+    """Three transfers into one output: the warehouse keeps a trend row per run, study and site whose
+    counts are that run's findings and waiting queries, and the report shows the three runs in order."""
+    from sqlalchemy import create_engine
+
+    from dli_etl.queries import ANSWERED, OPEN
+
+    out = transfers["out"]
+    engine = create_engine(f"sqlite:///{out / 'warehouse.sqlite'}")
+    try:
+        trends = pd.read_sql_table("dli_transfer_trends", engine)
+    finally:
+        engine.dispose()
+    runs = [transfers[k].run_id for k in ("first", "second", "third")]
+    assert list(dict.fromkeys(trends.sort_values("published_at", kind="stable")["run_id"])) == runs
+    for key, q in (("first", "q1"), ("second", "q2"), ("third", "q3")):
+        mine = trends[trends["run_id"] == transfers[key].run_id]
+        assert mine["errors"].sum() == transfers[key].findings_by_severity.get("error", 0)
+        assert mine["warnings"].sum() == transfers[key].findings_by_severity.get("warning", 0)
+        assert mine["open_queries"].sum() == transfers[q]["status"].isin([OPEN, ANSWERED]).sum()
+    waiting = trends.groupby("run_id")["open_queries"].sum()
+    assert waiting[runs[1]] < waiting[runs[0]]  # the site answered and fixed some
+    report = (out / "report" / "dq_report.html").read_text(encoding="utf-8")
+    section = report[report.index("Trends across transfers"):report.index("<h2>Completeness</h2>")]
+    assert [section.index(r) for r in runs] == sorted(section.index(r) for r in runs)
