@@ -78,6 +78,7 @@ class StudyRun:
     expectations: dict[str, bool] = field(default_factory=dict)  # GX suite success per domain
     data_docs: Path | None = None
     gates: list[GateResult] = field(default_factory=list)  # DM subjects, curated-to-SDTM reconciliation
+    expectation_details: pd.DataFrame | None = None  # one row per GX expectation (EXPECTATION_COLUMNS)
 
 
 @dataclass
@@ -90,6 +91,7 @@ class SdtmResult:
     expectations: dict[str, bool] = field(default_factory=dict)
     data_docs: Path | None = None
     gates: list[GateResult] = field(default_factory=list)
+    expectation_details: pd.DataFrame | None = None
 
 
 @dataclass
@@ -161,19 +163,20 @@ def map_sdtm(harmonized: HarmonizeResult) -> SdtmResult:
 def check_expectations(study: str, sdtm: SdtmResult, out: Path | None, data_docs: bool = True) -> SdtmResult:
     """A new result with the Great Expectations outcome: failures added to its findings, success per
     domain, and the Data Docs index (None when not rendered)."""
-    from dli_etl.sdtm.expectation_suites import validate_domains
+    from dli_etl.sdtm.expectation_suites import expectation_table, validate_domains
 
     # GX wants an absolute base directory; the CLI's default --out is relative
     docs = Path(out).resolve() / "data_docs" / study if (out is not None and data_docs) else None
     domains = {k: v for k, v in sdtm.domains.items() if k not in LINEAGE_TABLES}
-    found, success, index = validate_domains(study, domains, docs)
+    details: list[dict] = []
+    found, success, index = validate_domains(study, domains, docs, details)
     findings = pd.concat([sdtm.findings, findings_frame(found)], ignore_index=True) if found else sdtm.findings
-    return SdtmResult(sdtm.domains, findings, success, index, sdtm.gates)
+    return SdtmResult(sdtm.domains, findings, success, index, sdtm.gates, expectation_table(details))
 
 
 def study_run(ingested: IngestResult, harmonized: HarmonizeResult, sdtm: SdtmResult) -> StudyRun:
     return StudyRun(harmonized.study, ingested, harmonized, sdtm.domains, sdtm.findings, sdtm.expectations,
-                    sdtm.data_docs, sdtm.gates)
+                    sdtm.data_docs, sdtm.gates, sdtm.expectation_details)
 
 
 def all_findings(runs: list[StudyRun]) -> pd.DataFrame:
@@ -337,6 +340,10 @@ def _write_release(runs: list[StudyRun], parquet: dict[str, pd.DataFrame], sql: 
         # Data Docs live beside the releases; links are relative to the public <out>/report folder
         "data_docs": {r.study: os.path.relpath(r.data_docs, out / "report") for r in runs if r.data_docs},
         "expectation_results": {r.study: r.expectations for r in runs if r.expectations},
+        "expectation_failures": [row for r in runs if r.expectation_details is not None for row in
+                                 _records(r.expectation_details[~r.expectation_details["success"]])],
+        "expectation_counts": {r.study: (int(r.expectation_details["success"].sum()), len(r.expectation_details))
+                               for r in runs if r.expectation_details is not None},
         "endpoints": analysis.endpoints, "figures": analysis.figures,
         "coverage": parquet["findings/source_coverage"].to_dict("records"),
         "trend_rows": trend_by_run(sql[TREND_TABLE]).to_dict("records"),
@@ -362,6 +369,11 @@ def _write_release(runs: list[StudyRun], parquet: dict[str, pd.DataFrame], sql: 
                       url, subjects, manifest["findings_by_severity"], accounting,
                       len(files_written), counts, by_status,
                       [out / p.relative_to(release) for p in triage])
+
+
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows for a template: missing values as None (pandas' NA would print as "<NA>")."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
 def completeness(runs: list[StudyRun]) -> pd.DataFrame:

@@ -4,8 +4,15 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
-from dli_etl.sdtm.expectation_suites import SUITE_DOMAINS, build_suite, validate_domains
+from dli_etl.sdtm.expectation_suites import (
+    EXPECTATION_COLUMNS,
+    SUITE_DOMAINS,
+    build_suite,
+    expectation_table,
+    validate_domains,
+)
 
 EXPECTATIONS = Path(__file__).resolve().parents[1] / "expectations"
 
@@ -49,3 +56,50 @@ def test_end_before_start_fails_the_ae_suite(run_clean):
     found, success, _ = validate_domains("DLIPRO", {"ae": ae})
     assert not success["AE"]
     assert any(f.expected == "expect_column_pair_values_a_to_be_greater_than_b" for f in found)
+
+
+def test_expectation_level_results_are_kept_for_the_report(run_clean, tmp_path):
+    """Per expectation: rows checked, how many were unexpected and which values, so the report can show
+    what failed without Data Docs (which load their scripts from the web)."""
+    dm = pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / "dm.parquet")
+    broken = dm.copy()
+    broken.loc[[0, 1], "SEX"] = ["X", "Q"]
+    details: list[dict] = []
+    validate_domains("DLIPRO", {"dm": broken}, details=details)
+    rows = pd.DataFrame(details)
+    assert set(rows.columns) == set(EXPECTATION_COLUMNS)
+    assert len(rows) == len(build_suite("DM")["expectations"])
+    sex = rows[(rows["column"] == "SEX") & (rows["expectation"] == "expect_column_values_to_be_in_set")].iloc[0]
+    assert not sex["success"] and sex["element_count"] == len(dm) and sex["unexpected_count"] == 2
+    assert sex["unexpected_percent"] == pytest.approx(100 * 2 / len(dm), abs=0.01)
+    assert set(sex["unexpected_examples"].split(", ")) == {"X", "Q"}
+    assert rows.drop(index=sex.name)["success"].all()
+
+
+def test_the_report_lists_failed_expectations_inline(run_clean):
+    report = (run_clean.out / "report" / "dq_report.html").read_text(encoding="utf-8")
+    section = report[report.index("Great Expectations on SDTM"):report.index("<h2>Source coverage</h2>")]
+    assert "Expectations met: DLIPRO" in section and "DLIPLX" in section
+    # the clean data meets every expectation: the report says so rather than showing an empty table
+    assert "Every expectation was met." in section
+
+
+def test_a_failed_expectation_is_shown_in_the_report_with_its_values(clean_runs, clean_analysis, tmp_path):
+    from dataclasses import replace
+    from pathlib import Path
+
+    from dli_etl.pipeline import write_outputs
+
+    run = clean_runs[0]
+    broken = run.sdtm["dm"].copy()
+    broken.loc[broken.index[:3], "SEX"] = "X"
+    details: list[dict] = []
+    _, success, _ = validate_domains(run.study, {"dm": broken}, details=details)
+    runs = [replace(run, expectations=success, expectation_details=expectation_table(details)), *clean_runs[1:]]
+    summary = write_outputs(runs, tmp_path / "out", Path("landing"), analysis=clean_analysis)
+    report = summary.report.read_text(encoding="utf-8")
+    section = report[report.index("Great Expectations on SDTM"):report.index("<h2>Source coverage</h2>")]
+    assert f"Expectations met: {run.study} {len(details) - 1} of {len(details)}" in section
+    row = section[section.index("<code>expect_column_values_to_be_in_set</code>"):]
+    row = row[:row.index("</tr>")]
+    assert "<td>SEX</td>" in row and '<td class="n bad">3</td>' in row and "<td>X</td>" in row

@@ -70,9 +70,15 @@ def load_suite(domain: str) -> dict:
     return json.loads(text)
 
 
-def validate_domains(study: str, domains: dict[str, pd.DataFrame], docs_dir: Path | None = None
-                     ) -> tuple[list[Finding], dict[str, bool], Path | None]:
-    """Run each domain's suite; return findings, success per domain and the Data Docs index."""
+EXPECTATION_COLUMNS = ("study", "domain", "expectation", "column", "success", "element_count", "unexpected_count",
+                       "unexpected_percent", "observed_value", "unexpected_examples")
+
+
+def validate_domains(study: str, domains: dict[str, pd.DataFrame], docs_dir: Path | None = None,
+                     details: list[dict] | None = None) -> tuple[list[Finding], dict[str, bool], Path | None]:
+    """Run each domain's suite; return findings, success per domain and the Data Docs index. With
+    ``details``, append one row per expectation (``EXPECTATION_COLUMNS``): what the report shows in place
+    of Data Docs, which need the internet to render."""
     import great_expectations as gx
     from great_expectations.core import ExpectationSuite
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -111,12 +117,37 @@ def validate_domains(study: str, domains: dict[str, pd.DataFrame], docs_dir: Pat
         for item in result.results:
             if not item.success:
                 findings += _failure_findings(study, domain, item, keys)
+            if details is not None:
+                details.append(expectation_row(study, domain, item))
     index = None
     if docs_dir is not None:
         context.build_data_docs(site_names=["dli_etl"])
         candidate = Path(docs_dir) / "index.html"
         index = candidate if candidate.exists() else None
     return findings, success, index
+
+
+def expectation_table(details: list[dict]) -> pd.DataFrame:
+    """The rows ``validate_domains`` appended, typed: counts as integers (missing where GX gives none)."""
+    table = pd.DataFrame(details, columns=list(EXPECTATION_COLUMNS))
+    return table.astype({"element_count": "Int64", "unexpected_count": "Int64", "unexpected_percent": "Float64",
+                         "success": bool})
+
+
+def expectation_row(study: str, domain: str, item) -> dict:
+    """One expectation's outcome as plain values: counts, the observed value, a few unexpected values."""
+    config, result = item.expectation_config, item.result or {}
+    column = config.kwargs.get("column") or ",".join(config.kwargs.get("column_list", [])[:3]) or \
+        f"{config.kwargs.get('column_A', '')},{config.kwargs.get('column_B', '')}".strip(",")
+    examples = result.get("partial_unexpected_list") or []
+    observed = result.get("observed_value")
+    percent = result.get("unexpected_percent")
+    return {"study": study, "domain": domain, "expectation": config.type, "column": column,
+            "success": bool(item.success), "element_count": result.get("element_count"),
+            "unexpected_count": result.get("unexpected_count"),
+            "unexpected_percent": None if percent is None else round(float(percent), 2),
+            "observed_value": "" if observed is None else str(observed)[:200],
+            "unexpected_examples": ", ".join(dict.fromkeys(map(str, examples)))[:200]}
 
 
 def _failure_findings(study: str, domain: str, item, keys: list[str]) -> list[Finding]:
