@@ -26,7 +26,7 @@ class DliEtlPaths(ConfigurableResource):
     warehouse_url: str = ""
     profiles_dir: str = ""
     expectations: bool = True
-    data_docs: bool = True
+    data_docs: bool = False  # the report shows every expectation; Data Docs only when asked
     allow_empty: bool = False  # publish even when a study with data in the live release has no source
     submission: str = "none"  # XPT + Define-XML: "none", per "study", or "all" (studies and pooled)
 
@@ -46,7 +46,7 @@ class DliEtlPaths(ConfigurableResource):
             output_dir=os.environ.get("DLI_OUTPUT_DIR", DEFAULT_HOME),
             warehouse_url=os.environ.get("DLI_WAREHOUSE_URL", ""),
             profiles_dir=os.environ.get("DLI_PROFILES_DIR", ""),
-            data_docs=os.environ.get("DLI_DATA_DOCS", "1") not in ("0", "false", "no"),
+            data_docs=os.environ.get("DLI_DATA_DOCS", "0") in ("1", "true", "yes"),
             allow_empty=os.environ.get("DLI_ALLOW_EMPTY", "0") in ("1", "true", "yes"),
             submission=os.environ.get("DLI_SUBMISSION", "none"),
         )

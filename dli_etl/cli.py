@@ -77,7 +77,7 @@ def _demo_pseudonym_key(out: Path) -> None:
 
 
 def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None, use_dagster: bool,
-         expectations: bool = True, data_docs: bool = True, allow_empty: bool = False,
+         expectations: bool = True, data_docs: bool = False, allow_empty: bool = False,
          submission: str = "none") -> int:
     from dli_etl.release_gates import ReleaseBlocked
     from dli_etl.release_guard import PublishRefused, check_landing, unknown_study_folders
@@ -243,7 +243,10 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--profiles", type=Path, default=None, help="folder of extra/overriding site profile YAML files")
     run.add_argument("--no-dagster", action="store_true", help="run the plain-Python pipeline instead of the Dagster graph")
     run.add_argument("--no-expectations", action="store_true", help="skip the Great Expectations suites on SDTM")
-    run.add_argument("--no-data-docs", action="store_true", help="run the suites but do not render GX Data Docs")
+    run.add_argument("--data-docs", action="store_true",
+                     help="also render GX Data Docs under <out>/data_docs (the report shows every expectation's result "
+                          "without them; Data Docs load scripts from the web)")
+    run.add_argument("--no-data-docs", action="store_true", help=argparse.SUPPRESS)  # the default now
     run.add_argument("--submission", choices=["none", "study", "all"], default="none",
                      help="SDTM submission package: SAS XPT v5 and Define-XML 2.1 per study ('study'), also for the pooled "
                             "domains ('all'); Parquet and SQL are always written (default: %(default)s)")
@@ -258,7 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--warehouse", default=None, help="SQLAlchemy URL (default: SQLite file under --out)")
     demo.add_argument("--no-dagster", action="store_true", help="run the plain-Python pipeline instead of the Dagster graph")
     demo.add_argument("--no-expectations", action="store_true", help="skip the Great Expectations suites on SDTM")
-    demo.add_argument("--no-data-docs", action="store_true", help="run the suites but do not render GX Data Docs")
+    demo.add_argument("--data-docs", action="store_true",
+                      help="also render GX Data Docs under <out>/data_docs (the report shows every expectation's result "
+                          "without them; Data Docs load scripts from the web)")
+    demo.add_argument("--no-data-docs", action="store_true", help=argparse.SUPPRESS)  # the default now
     demo.add_argument("--submission", choices=["none", "study", "all"], default="none",
                       help="SDTM submission package: SAS XPT v5 and Define-XML 2.1 per study ('study'), also for the pooled "
                             "domains ('all'); Parquet and SQL are always written (default: %(default)s)")
@@ -330,9 +336,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         _demo_pseudonym_key(args.out)
         return _run(result.landing, args.out, args.warehouse, None, not args.no_dagster, not args.no_expectations,
-                    not args.no_data_docs, submission=args.submission)
+                    args.data_docs, submission=args.submission)
     return _run(args.landing, args.out, args.warehouse, args.profiles, not args.no_dagster, not args.no_expectations,
-                not args.no_data_docs, args.allow_empty, args.submission)
+                args.data_docs, args.allow_empty, args.submission)
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ class OrchestratedRun:
 
 def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
                     profiles_dir: Path | None = None, expectations: bool = True,
-                    data_docs: bool = True, allow_empty: bool = False,
+                    data_docs: bool = False, allow_empty: bool = False,
                     echo: Callable[[str], None] | None = None, submission: str = "none") -> OrchestratedRun:
     """Materialize the graph once, the way the sensor and automation would: one run per study x site
     partition, one per study, then the release. Returns the published summary or the failing steps.

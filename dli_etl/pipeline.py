@@ -160,7 +160,7 @@ def map_sdtm(harmonized: HarmonizeResult) -> SdtmResult:
     return SdtmResult(domains, findings_frame(findings) if findings else empty_findings(), gates=gates)
 
 
-def check_expectations(study: str, sdtm: SdtmResult, out: Path | None, data_docs: bool = True) -> SdtmResult:
+def check_expectations(study: str, sdtm: SdtmResult, out: Path | None, data_docs: bool = False) -> SdtmResult:
     """A new result with the Great Expectations outcome: failures added to its findings, success per
     domain, and the Data Docs index (None when not rendered)."""
     from dli_etl.sdtm.expectation_suites import expectation_table, validate_domains
@@ -440,7 +440,7 @@ def require_pseudonym_key(profiles: list[SiteProfile]) -> None:
 
 
 def run_pipeline(landing: Path, out: Path, warehouse_url: str | None = None, profiles_dir: Path | None = None,
-                 echo: Echo | None = None, expectations: bool = True, data_docs: bool = True,
+                 echo: Echo | None = None, expectations: bool = True, data_docs: bool = False,
                  allow_empty: bool = False, submission: str = "none") -> RunSummary:
     """Run every step for both studies without Dagster.
 

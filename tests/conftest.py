@@ -46,7 +46,8 @@ def run_defects(generated_defects, tmp_path_factory) -> RunSummary:
 
 @pytest.fixture(scope="session")
 def run_clean(generated_clean, tmp_path_factory) -> RunSummary:
-    return run_pipeline(generated_clean.landing, tmp_path_factory.mktemp("out_clean"), submission="all")
+    return run_pipeline(generated_clean.landing, tmp_path_factory.mktemp("out_clean"), submission="all",
+                        data_docs=True)
 
 
 @pytest.fixture(scope="session")
