@@ -219,6 +219,20 @@ def _queries_decide(landing: Path, study: str, decision: str, query_ids: list[st
     return 0
 
 
+def _add_run_options(command: argparse.ArgumentParser) -> None:
+    """The options ``run`` and ``demo`` share: how the pipeline runs and what it writes besides Parquet/SQL."""
+    command.add_argument("--no-dagster", action="store_true",
+                         help="run the plain-Python pipeline instead of the Dagster graph")
+    command.add_argument("--no-expectations", action="store_true", help="skip the Great Expectations suites on SDTM")
+    command.add_argument("--data-docs", action="store_true",
+                         help="also render GX Data Docs under <out>/data_docs (the report shows every expectation's "
+                              "result without them; Data Docs load scripts from the web)")
+    command.add_argument("--no-data-docs", action="store_true", help=argparse.SUPPRESS)  # the default now
+    command.add_argument("--submission", choices=["none", "study", "all"], default="none",
+                         help="SDTM submission package: SAS XPT v5 and Define-XML 2.1 per study ('study'), also for "
+                              "the pooled domains ('all'); Parquet and SQL are always written (default: %(default)s)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="dli-etl", description="Harmonize DLI trial data: site spreadsheets, ODM and REDCap exports in; "
@@ -241,15 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
     run.add_argument("--warehouse", default=None, help="SQLAlchemy URL (default: SQLite file <out>/warehouse.sqlite)")
     run.add_argument("--profiles", type=Path, default=None, help="folder of extra/overriding site profile YAML files")
-    run.add_argument("--no-dagster", action="store_true", help="run the plain-Python pipeline instead of the Dagster graph")
-    run.add_argument("--no-expectations", action="store_true", help="skip the Great Expectations suites on SDTM")
-    run.add_argument("--data-docs", action="store_true",
-                     help="also render GX Data Docs under <out>/data_docs (the report shows every expectation's result "
-                          "without them; Data Docs load scripts from the web)")
-    run.add_argument("--no-data-docs", action="store_true", help=argparse.SUPPRESS)  # the default now
-    run.add_argument("--submission", choices=["none", "study", "all"], default="none",
-                     help="SDTM submission package: SAS XPT v5 and Define-XML 2.1 per study ('study'), also for the pooled "
-                            "domains ('all'); Parquet and SQL are always written (default: %(default)s)")
+    _add_run_options(run)
     run.add_argument("--allow-empty", action="store_true",
                      help="publish even if a study that has data in the live release has no source this run "
                           "(default: refuse, and change nothing)")
@@ -259,15 +265,7 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=20261101, help="random seed (default: %(default)s)")
     demo.add_argument("--defect-rate", type=float, default=0.03, help="planted defect rate (default: %(default)s)")
     demo.add_argument("--warehouse", default=None, help="SQLAlchemy URL (default: SQLite file under --out)")
-    demo.add_argument("--no-dagster", action="store_true", help="run the plain-Python pipeline instead of the Dagster graph")
-    demo.add_argument("--no-expectations", action="store_true", help="skip the Great Expectations suites on SDTM")
-    demo.add_argument("--data-docs", action="store_true",
-                      help="also render GX Data Docs under <out>/data_docs (the report shows every expectation's result "
-                          "without them; Data Docs load scripts from the web)")
-    demo.add_argument("--no-data-docs", action="store_true", help=argparse.SUPPRESS)  # the default now
-    demo.add_argument("--submission", choices=["none", "study", "all"], default="none",
-                      help="SDTM submission package: SAS XPT v5 and Define-XML 2.1 per study ('study'), also for the pooled "
-                            "domains ('all'); Parquet and SQL are always written (default: %(default)s)")
+    _add_run_options(demo)
 
     scan = sub.add_parser("scan", help="draft a site profile for an unseen workbook or ODM export",
                           description="Look at a workbook's sheets, header rows, columns and values and draft a site "
