@@ -2,10 +2,14 @@
 rebuild, and the automation sensor that rolls site changes up to the study assets and the release."""
 
 import json
+from collections.abc import Iterable
 
 from dagster import (
+    AssetKey,
+    AssetRecordsFilter,
     AssetSelection,
     AutomationConditionSensorDefinition,
+    DagsterInstance,
     DefaultScheduleStatus,
     DefaultSensorStatus,
     RunRequest,
@@ -17,7 +21,7 @@ from dagster import (
     sensor,
 )
 
-from dli_etl.landing_watch import changed_partitions, partition_digests, response_digests
+from dli_etl.landing_watch import LANDING_DIGEST, changed_partitions, partition_digests, response_digests
 from dli_etl.pipeline import STUDIES
 
 from .partitions import site_partitions, study_site_key, study_site_partitions
@@ -45,14 +49,32 @@ def _requests(digests: dict[str, str], keys: list[str], prefix: str) -> list[Run
     return requests
 
 
+def materialized_digests(instance: DagsterInstance, keys: Iterable[str]) -> dict[str, str]:
+    """``"STUDY|SITE" -> digest`` of the landing files each site partition's latest ``source_files``
+    materialization read (recorded in its metadata); partitions never materialized are left out."""
+    out: dict[str, str] = {}
+    for key in keys:
+        study, site = key.split("|", 1)
+        records = instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=AssetKey("source_files"), asset_partitions=[str(study_site_key(study, site))]),
+            limit=1).records
+        materialization = records[0].asset_materialization if records else None
+        value = materialization.metadata.get(LANDING_DIGEST) if materialization is not None else None
+        if value is not None:
+            out[key] = str(value.value)
+    return out
+
+
 @sensor(name="landing_files", jobs=[ingest_sites_job, study_rollup_job], minimum_interval_seconds=60,
         default_status=DefaultSensorStatus.RUNNING,
         description="Hashes every landing file; requests a run for each study x site whose files changed, adds a "
                     "site partition when a new site folder appears, and re-harmonizes a study whose sites "
                     "sent answered query workbooks back.")
 def landing_files(context: SensorEvaluationContext, paths: DliEtlPaths) -> SensorResult:
-    previous = json.loads(context.cursor) if context.cursor else {}
     sites = partition_digests(paths.landing(), STUDIES, paths.profiles())
+    # no cursor yet (a new deployment, or `dagster dev` over an output `dli-etl run` made): what each site
+    # partition was last materialized from counts as seen, so only sites whose files differ are read again
+    previous = json.loads(context.cursor) if context.cursor else {"sites": materialized_digests(context.instance, sites)}
     responses = response_digests(paths.landing(), STUDIES)
     known = set(context.instance.get_dynamic_partitions(site_partitions.name))
     new_sites = sorted({key.split("|", 1)[1] for key in sites} - known)

@@ -20,6 +20,7 @@ from dli_etl.adam.build import build_adam
 from dli_etl.harmonize.study import HarmonizeResult
 from dli_etl.ingest.apply_profile import combine_ingested, ingest_site
 from dli_etl.ingest.raw_form import IngestResult
+from dli_etl.landing_watch import LANDING_DIGEST, partition_digests
 
 from .checks import check_specs, run_checks
 from .partition_inputs import by_partition
@@ -48,14 +49,18 @@ def severity_counts(findings: pd.DataFrame) -> dict[str, int]:
        description="One site's landing files read through its site profiles: text cells with file, sha256 and cell lineage.")
 def source_files(context: AssetExecutionContext, paths: DliEtlPaths) -> Iterator[Output | AssetCheckResult]:
     keys = context.partition_key.keys_by_dimension
-    result = ingest_site(keys["study"], keys["site"], paths.landing(), paths.profiles())
+    profiles = paths.profiles()
+    # what the landing sensor compares against when it has no cursor (a `dagster dev` on an output made
+    # by `dli-etl run`): taken before reading, so a file changed during the read is seen as changed
+    digest = partition_digests(paths.landing(), (keys["study"],), profiles).get(f"{keys['study']}|{keys['site']}", "")
+    result = ingest_site(keys["study"], keys["site"], paths.landing(), profiles)
     rows = {}
     for raw in result.forms:
         rows[raw.form] = rows.get(raw.form, 0) + len(raw.frame)
     files = pd.DataFrame([{"file": f.path, "status": f.status, "sha256": f.sha256[:12]} for f in result.files])
     yield Output(result, metadata={
         "files": len(result.files), "dagster/row_count": sum(rows.values()), "rows_by_form": MetadataValue.json(rows),
-        "ingest_findings": len(result.findings), "sources": markdown(files, 50),
+        "ingest_findings": len(result.findings), "sources": markdown(files, 50), LANDING_DIGEST: digest,
     })
     yield from run_checks("source_files", result)
 

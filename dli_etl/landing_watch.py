@@ -12,6 +12,8 @@ from dli_etl.lineage import sha256_of
 from dli_etl.queries import RESPONSES_FOLDER
 from dli_etl.site_profile import SiteProfile
 
+# the metadata key under which a site partition's materialization records the digest it read
+LANDING_DIGEST = "landing_digest"
 
 def _digest(landing: Path, files: list[Path]) -> str:
     digest = hashlib.sha256()

@@ -26,7 +26,9 @@ from dli_etl.assets.definitions import ALL_ASSETS, build_definitions
 from dli_etl.assets.partitions import study_site_key
 from dli_etl.assets.resources import DliEtlPaths
 
+from dli_etl.landing_watch import partition_digests
 from dli_etl.orchestrate import materialize_all
+from dli_etl.pipeline import STUDIES
 
 REPO = Path(__file__).resolve().parents[1]
 ROLLUP = [AssetKey(k) for k in ("harmonized", "sdtm", "adam")]
@@ -121,7 +123,9 @@ def test_sensor_runs_only_changed_sites_and_automation_rolls_up_one_study(deploy
     defs = build_definitions(paths)
     with DagsterInstance.local_temp(tempdir=str(deployed["out"] / ".dagster_home")) as instance:
         first = landing_files(build_sensor_context(instance=instance, resources={"paths": paths}))
-        assert len(first.run_requests) == 8  # nothing seen before: every study x site
+        # no cursor, but every site was materialized from these very files: `dagster dev` starts quiet
+        assert first.run_requests == []
+        assert len(json.loads(first.cursor)["sites"]) == 8
         baseline = evaluate_automation_conditions(defs=defs, instance=instance)
         assert baseline.total_requested == 0  # everything is up to date after the initial runs
         before = {k: _materialized(instance, k) for k in ("source_files", "harmonized", "published")}
@@ -161,6 +165,25 @@ def test_sensor_runs_only_changed_sites_and_automation_rolls_up_one_study(deploy
         assert after["harmonized"]["DLIPLX"] == before["harmonized"]["DLIPLX"]  # the other study did not run
         s07 = instance.get_latest_materialization_event(AssetKey("source_files")).asset_materialization
         assert s07 is not None
+
+
+def test_a_new_instance_reads_every_site_and_a_changed_file_is_read_again_without_a_cursor(deployed, tmp_path):
+    """Nothing materialized: every study x site is requested. On the instance `dli-etl run` left, only a
+    site whose files differ from what its partition was materialized from."""
+    paths = deployed["paths"]
+    sites = partition_digests(deployed["landing"], STUDIES, paths.profiles())  # an earlier test may add S07
+    with DagsterInstance.ephemeral() as fresh:
+        first = landing_files(build_sensor_context(instance=fresh, resources={"paths": paths}))
+    assert sorted(r.partition_key for r in first.run_requests) == sorted(
+        str(study_site_key(*key.split("|"))) for key in sites)
+    landing = tmp_path / "landing"
+    shutil.copytree(deployed["landing"], landing)
+    jlu = next((landing / "DLIPLX" / "sites" / "JLU").glob("*.xlsx"))
+    jlu.write_bytes(jlu.read_bytes() + b"\0")  # other bytes: another file as far as the digest goes
+    changed = DliEtlPaths(landing_dir=str(landing), output_dir=paths.output_dir, expectations=False, data_docs=False)
+    with DagsterInstance.local_temp(tempdir=str(deployed["out"] / ".dagster_home")) as instance:
+        tick = landing_files(build_sensor_context(instance=instance, resources={"paths": changed}))
+    assert [r.partition_key for r in tick.run_requests] == ["JLU|DLIPLX"]
 
 
 def test_answered_query_workbooks_re_harmonize_their_study(deployed, tmp_path):
