@@ -95,7 +95,12 @@ def _sql_rows(frame: pd.DataFrame, run_id: str, dates: Iterable[str] = ()) -> li
 
     Converted column by column in Arrow (dates and timestamps to ISO text, the form SQLite stores and
     PostgreSQL's COPY reads), not value by value in pandas: the per-value path was most of a publish."""
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    try:
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        # an object column mixing types (numbers and text) goes in as text, as pandas' to_sql wrote it
+        mixed = {c: "string" for c in frame.columns if frame[c].dtype == object}
+        table = pa.Table.from_pandas(frame.astype(mixed), preserve_index=False)
     dates = set(dates)
     columns = []
     for name, column in zip(table.column_names, table.columns, strict=True):

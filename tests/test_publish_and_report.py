@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import create_engine, inspect
 
 from dli_etl.pipeline import run_pipeline
-from dli_etl.publish import publish
+from dli_etl.publish import publish, publish_sql
 from dli_etl.report import write_findings_xlsx
 
 
@@ -116,3 +116,17 @@ def test_findings_workbook_has_the_sheets_a_validator_report_has(run_defects):
     severities = issues.groupby("study")["severity"].apply(list)
     order = {"error": 0, "warning": 1, "info": 2}
     assert all([order[s] for s in seq] == sorted(order[s] for s in seq) for seq in severities)  # errors first
+
+
+def test_a_column_mixing_numbers_and_text_is_published_as_text(tmp_path):
+    """Arrow refuses an object column of ints and strings; the warehouse gets it as text, nulls as NULL."""
+    url = f"sqlite:///{tmp_path / 'w.sqlite'}"
+    frame = pd.DataFrame({"VALUE": pd.Series([1, "x", None], dtype=object), "N": [1.5, float("nan"), 2.0]})
+    assert publish_sql({"mixed": frame}, url, "r") == {"mixed": 3}
+    engine = create_engine(url)
+    try:
+        back = pd.read_sql("select * from mixed", engine)
+    finally:
+        engine.dispose()
+    assert back["VALUE"].tolist()[:2] == ["1", "x"] and back["VALUE"].isna().tolist() == [False, False, True]
+    assert back["N"].isna().tolist() == [False, True, False]
