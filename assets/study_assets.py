@@ -20,7 +20,7 @@ from dli_etl.adam.build import build_adam
 from dli_etl.harmonize.study import HarmonizeResult
 from dli_etl.ingest.apply_profile import combine_ingested, ingest_site
 from dli_etl.ingest.raw_form import IngestResult
-from dli_etl.landing_watch import LANDING_DIGEST, partition_digests
+from dli_etl.landing_watch import LANDING_DIGEST, partition_digest
 
 from .checks import check_specs, run_checks
 from .partition_inputs import by_partition
@@ -52,7 +52,7 @@ def source_files(context: AssetExecutionContext, paths: DliEtlPaths) -> Iterator
     profiles = paths.profiles()
     # what the landing sensor compares against when it has no cursor (a `dagster dev` on an output made
     # by `dli-etl run`): taken before reading, so a file changed during the read is seen as changed
-    digest = partition_digests(paths.landing(), (keys["study"],), profiles).get(f"{keys['study']}|{keys['site']}", "")
+    digest = partition_digest(paths.landing(), keys["study"], keys["site"], profiles)
     result = ingest_site(keys["study"], keys["site"], paths.landing(), profiles)
     rows = {}
     for raw in result.forms:

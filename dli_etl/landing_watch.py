@@ -29,6 +29,12 @@ def partition_digests(landing: Path, studies: tuple[str, ...], profiles: list[Si
             for (study, site), files in sorted(landing_sites(landing, studies, profiles).items())}
 
 
+def partition_digest(landing: Path, study: str, site: str, profiles: list[SiteProfile]) -> str:
+    """The digest of one study x site (as in ``partition_digests``), hashing only that site's files."""
+    files = landing_sites(landing, (study,), profiles).get((study, site))
+    return _digest(landing, files) if files else ""
+
+
 def response_digests(landing: Path, studies: tuple[str, ...]) -> dict[str, str]:
     """``STUDY -> sha256`` over the answered triage workbooks sites sent back (``<STUDY>/query_responses/``).
     A change there re-harmonizes the study (accepted answers change what is quarantined); no file is re-read."""
