@@ -32,18 +32,21 @@ def load_trends(warehouse_url: str) -> pd.DataFrame:
 
 def run_trends(run_id: str, published_at: str, findings: pd.DataFrame, queries: pd.DataFrame) -> pd.DataFrame:
     """This run's rows: per study and site, findings by severity and queries Open or Answered."""
-    keys = pd.concat([findings[["study", "site"]], queries[["study", "site"]]], ignore_index=True)
-    keys = keys.fillna("").drop_duplicates().sort_values(["study", "site"])
-    rows = []
-    for study, site in keys.itertuples(index=False):
-        found = findings[(findings["study"].fillna("") == study) & (findings["site"].fillna("") == site)]
-        waiting = queries[(queries["study"].fillna("") == study) & (queries["site"].fillna("") == site)
-                          & queries["status"].isin([OPEN, ANSWERED])]
-        rows.append({"run_id": run_id, "published_at": published_at, "study": study, "site": site,
-                     "errors": int((found["severity"] == "error").sum()),
-                     "warnings": int((found["severity"] == "warning").sum()),
-                     "infos": int((found["severity"] == "info").sum()), "open_queries": len(waiting)})
-    return _typed(pd.DataFrame(rows, columns=list(TREND_COLUMNS)))
+    keys = ["study", "site"]
+    found = findings[[*keys, "severity"]].astype("string").fillna("")
+    waiting = queries.loc[queries["status"].isin([OPEN, ANSWERED]), keys].astype("string").fillna("")
+    # one row per finding or waiting query with its count columns, then summed per study and site
+    rows = pd.concat([
+        found[keys].assign(errors=(found["severity"] == "error").astype(int),
+                           warnings=(found["severity"] == "warning").astype(int),
+                           infos=(found["severity"] == "info").astype(int), open_queries=0),
+        waiting.assign(errors=0, warnings=0, infos=0, open_queries=1)], ignore_index=True)
+    if rows.empty:
+        return empty_trends()
+    out = rows.groupby(keys, as_index=False)[list(_COUNTS)].sum()
+    out.insert(0, "published_at", published_at)
+    out.insert(0, "run_id", run_id)
+    return _typed(out.reindex(columns=list(TREND_COLUMNS)))
 
 
 def with_run(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
