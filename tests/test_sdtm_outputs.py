@@ -7,7 +7,7 @@ import pandas as pd
 import pyreadstat
 import pytest
 
-from dli_etl.sdtm.algorithms import labels
+from dli_etl.sdtm.algorithms import labels, variable_metadata
 from dli_etl.sdtm.controlled_terms import ct_findings
 
 DOMAINS = ("ts", "ta", "te", "ti", "dm", "mh", "pr", "ex", "cm", "lb", "ae", "fa", "rs", "ds", "dd")
@@ -236,3 +236,39 @@ def test_parquet_columns_carry_their_labels(run_clean):
     assert dm.field("ARMNRS").metadata[b"label"] == b"Reason Arm and/or Actual Arm is Null"
     cbc = pq.read_schema(run_clean.out / "curated" / "DLIPRO" / "cbc.parquet")
     assert cbc.field("anc").metadata[b"label"] == b"Absolute neutrophil count"
+
+
+def test_define_binds_ct_variables_to_codelists_with_their_nci_codes(run_clean):
+    """Every variable the metadata binds to a shipped codelist has a CodeListRef; the CodeList carries
+    the NCI C-codes of the shipped CT subset (read here from the CSV), and every value the dataset holds
+    is listed (sponsor values of an extensible codelist as def:ExtendedValue)."""
+    import csv
+    from importlib import resources
+
+    rows = list(csv.DictReader((resources.files("dli_etl") / "specs" / "sdtm_ct_subset.csv").open(encoding="utf-8")))
+    ct_codes = {(r["codelist"], r["submission_value"]): r["term_code"] for r in rows}
+    list_codes = {r["codelist"]: r["codelist_code"] for r in rows}
+    meta = variable_metadata()
+    root = ET.parse(run_clean.out / "sdtm" / "DLIPRO" / "define.xml").getroot()
+    codelists = {c.get("OID"): c for c in root.iter(f"{ODM}CodeList")}
+    checked = 0
+    for item in root.iter(f"{ODM}ItemDef"):
+        _, domain, variable = item.get("OID").split(".", 2)
+        bound = meta[(meta["domain"] == domain) & (meta["variable"] == variable)]["codelist"].iloc[0]
+        ref = item.find(f"{ODM}CodeListRef")
+        if bound not in list_codes:
+            assert ref is None, item.get("OID")
+            continue
+        codelist = codelists[ref.get("CodeListOID")]
+        assert codelist.get("Name") == bound
+        assert codelist.find(f"{ODM}Alias").get("Name") == list_codes[bound]
+        listed = {}
+        for enumerated in codelist.iter(f"{ODM}EnumeratedItem"):
+            alias = enumerated.find(f"{ODM}Alias")
+            listed[enumerated.get("CodedValue")] = alias.get("Name") if alias is not None else None
+            if alias is not None:
+                assert ct_codes[(bound, enumerated.get("CodedValue"))] == alias.get("Name")
+        data = pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / f"{domain.lower()}.parquet")[variable]
+        assert set(data.dropna().astype(str)) <= set(listed), (domain, variable)
+        checked += 1
+    assert checked >= 10  # SEX, ARMCD-like, AESEV, LBTESTCD... are bound

@@ -28,6 +28,18 @@ def codelists() -> dict[str, tuple[bool, frozenset[str]]]:
     return {name: (extensible[name], frozenset(v)) for name, v in values.items()}
 
 
+@cache
+def codelist_terms() -> dict[str, tuple[str, bool, tuple[tuple[str, str], ...]]]:
+    """Codelist short name -> (NCI C-code of the codelist, extensible, ((submission value, term C-code), ...))
+    in the shipped order: what Define-XML lists for a variable bound to the codelist."""
+    text = (resources.files("dli_etl") / "specs" / "sdtm_ct_subset.csv").read_text(encoding="utf-8")
+    out: dict[str, tuple[str, bool, list[tuple[str, str]]]] = {}
+    for row in csv.DictReader(text.splitlines()):
+        code, extensible, terms = out.setdefault(row["codelist"], (row["codelist_code"], row["extensible"] == "Yes", []))
+        terms.append((row["submission_value"], row["term_code"]))
+    return {name: (code, extensible, tuple(terms)) for name, (code, extensible, terms) in out.items()}
+
+
 def ct_findings(study: str, domain: str, frame: pd.DataFrame) -> list[Finding]:
     """One finding per distinct value outside its codelist (per variable)."""
     meta = variable_metadata()

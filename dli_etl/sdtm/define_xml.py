@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from dli_etl.sdtm.algorithms import integer_variable, variable_metadata
-from dli_etl.sdtm.controlled_terms import CT_PACKAGE_DATE
+from dli_etl.sdtm.controlled_terms import CT_PACKAGE_DATE, codelist_terms
 from dli_etl.sdtm.xpt import DATASET_LABELS
 
 ODM = "http://www.cdisc.org/ns/odm/v1.3"
@@ -24,6 +24,23 @@ _CLASS = {"TS": "TRIAL DESIGN", "TA": "TRIAL DESIGN", "TE": "TRIAL DESIGN", "TI"
 def _text(parent: ET.Element, tag: str, text: str) -> None:
     node = ET.SubElement(parent, f"{{{ODM}}}{tag}")
     ET.SubElement(node, f"{{{ODM}}}TranslatedText", {"xml:lang": "en"}).text = text
+
+
+def _codelist(name: str, ct: tuple[str, bool, tuple[tuple[str, str], ...]], used: set[str]) -> ET.Element:
+    """A CodeList with the shipped CT terms (each with its NCI C-code) and, for an extensible codelist,
+    the sponsor values the data use, flagged ``def:ExtendedValue``."""
+    code, extensible, terms = ct
+    codelist = ET.Element(f"{{{ODM}}}CodeList", {"OID": f"CL.{name}", "Name": name, "DataType": "text",
+                                                   f"{{{DEF}}}StandardOID": "STD.CT"})
+    known = {value for value, _ in terms}
+    for value, term_code in terms:
+        item = ET.SubElement(codelist, f"{{{ODM}}}EnumeratedItem", {"CodedValue": value})
+        ET.SubElement(item, f"{{{ODM}}}Alias", {"Context": "nci:ExtCodeID", "Name": term_code})
+    if extensible:
+        for value in sorted(used - known):
+            ET.SubElement(codelist, f"{{{ODM}}}EnumeratedItem", {"CodedValue": value, f"{{{DEF}}}ExtendedValue": "Yes"})
+    ET.SubElement(codelist, f"{{{ODM}}}Alias", {"Context": "nci:ExtCodeID", "Name": code})
+    return codelist
 
 
 def write_define(study: str, domains: dict[str, pd.DataFrame], path: Path) -> Path:
@@ -49,7 +66,9 @@ def write_define(study: str, domains: dict[str, pd.DataFrame], path: Path) -> Pa
                                                      "PublishingSet": "SDTM", "Version": CT_PACKAGE_DATE,
                                                      "Status": "Final"})
     meta = variable_metadata()
+    terms = codelist_terms()
     item_defs: list[ET.Element] = []
+    used: dict[str, set[str]] = {}  # codelist -> values the datasets hold
     for name, frame in domains.items():
         domain = name.upper()
         rows = meta[meta["domain"] == domain]
@@ -73,12 +92,17 @@ def write_define(study: str, domains: dict[str, pd.DataFrame], path: Path) -> Pa
                                                     "integer" if integer_variable(var["variable"]) else "float",
                                                     "Length": str(length)})
             _text(item, "Description", var["label"])
+            if var["codelist"] in terms:
+                ET.SubElement(item, f"{{{ODM}}}CodeListRef", {"CodeListOID": f"CL.{var['codelist']}"})
+                used.setdefault(var["codelist"], set()).update(values)
             item_defs.append(item)
         ET.SubElement(group, f"{{{DEF}}}Class", {"Name": _CLASS.get(domain, "FINDINGS")})
         leaf = ET.SubElement(group, f"{{{DEF}}}leaf", {"ID": f"LF.{domain}", f"{{{XLINK}}}href": f"xpt/{name}.xpt"})
         ET.SubElement(leaf, f"{{{DEF}}}title").text = f"{name}.xpt"
     for item in item_defs:
         mdv.append(item)
+    for name in sorted(used):
+        mdv.append(_codelist(name, terms[name], used[name]))
     tree = ET.ElementTree(root)
     ET.indent(tree, space=" ")
     path.parent.mkdir(parents=True, exist_ok=True)
