@@ -29,6 +29,13 @@ _HEADER_FONT = Font(bold=True, color="FFFFFF")
 _HEADER_FILL = PatternFill("solid", fgColor="305496")
 
 
+def _cell(value: object) -> object:
+    """A number stays a number (numpy scalars as Python ones); anything else, missing included, is text."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and value == value:
+        return value.item() if hasattr(value, "item") else value
+    return workbook_text(value)
+
+
 def _sheet(wb: Workbook, title: str, columns: list[str], rows: list[list[object]], widths: list[int],
            first: bool = False) -> None:
     """One table per sheet: bold header, frozen, filterable; text cells written as text, never a formula."""
@@ -38,9 +45,7 @@ def _sheet(wb: Workbook, title: str, columns: list[str], rows: list[list[object]
     for cell in ws[1]:
         cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
     for row in rows:
-        ws.append([v.item() if isinstance(v, numbers.Real) and not isinstance(v, bool) and v == v and hasattr(v, "item")
-                   else v if isinstance(v, numbers.Real) and not isinstance(v, bool) and v == v
-                   else workbook_text(v) for v in row])
+        ws.append([_cell(v) for v in row])
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             if isinstance(cell.value, str):

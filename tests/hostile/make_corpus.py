@@ -50,7 +50,7 @@ def far_cell(path: Path, sheet: str, cell: str = "Z1000000") -> Path:
 
 def _edit_sheet(path: Path, sheet: str, edit) -> None:
     book = openpyxl.load_workbook(path)
-    edit(book[sheet] if sheet in book.sheetnames else book.worksheets[int(sheet)])
+    edit(book[sheet])
     book.save(path)
 
 
@@ -88,7 +88,7 @@ def build_corpus(clean: Path, landing: Path, bomb_mib: int = 600) -> list[Hostil
         ws.merge_cells(start_row=4, start_column=3, end_row=6, end_column=3)
         ws.cell(8, 1).value = '=HYPERLINK("http://example.invalid","02-999")'
         ws.cell(8, 1).data_type = "s"  # text that looks like a formula, as a CSV import leaves it
-    _edit_sheet(s02, "0", s02_edits)
+    _edit_sheet(s02, "血常规", s02_edits)
     rel = s02.relative_to(landing).as_posix()
     cases += [HostileCase("merged cells", rel, "INGEST-MERGED-CELLS", "three cells under one merge"),
               HostileCase("formula-looking record id", rel, "ID-UNKNOWN-SUBJECT", "a subject id =HYPERLINK(...)")]
