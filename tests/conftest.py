@@ -98,15 +98,6 @@ def postgres_url():
 @pytest.fixture
 def postgres_db(postgres_url):
     """A new, empty database on the session's PostgreSQL server, so tests never see each other's tables."""
-    import uuid
+    from postgres_server import create_database
 
-    from sqlalchemy import create_engine
-
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    finally:
-        admin.dispose()
-    return postgres_url.rsplit("/", 1)[0] + f"/{name}"
+    return create_database(postgres_url)

@@ -92,3 +92,22 @@ class PostgresServer:
         with contextlib.suppress(subprocess.CalledProcessError):  # already stopped is fine
             self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def create_database(url: str, template: str | None = None) -> str:
+    """A new database on the server of ``url`` (a copy of database ``template`` if given); returns its URL.
+    Connects to the ``postgres`` database: CREATE DATABASE ... TEMPLATE refuses while anyone is connected
+    to the template."""
+    import uuid
+
+    from sqlalchemy import create_engine
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    server = url.rsplit("/", 1)[0]
+    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+    finally:
+        admin.dispose()
+    return f"{server}/{name}"

@@ -15,11 +15,10 @@ import os
 import shutil
 import signal
 import time
-import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
+from postgres_server import create_database
 
 from dli_etl import pipeline
 from dli_etl import publish as publish_module
@@ -118,20 +117,6 @@ def _assert_one_release(out: Path, url: str, expected: str, logged_runs: set[str
     assert (out / "current" / "run_manifest.json").is_file()
 
 
-def _new_database(url: str, template: str | None = None) -> str:
-    """A new database on the server of ``url`` (a copy of ``template`` if given); returns its URL."""
-    name = f"k_{uuid.uuid4().hex[:12]}"
-    server = url.rsplit("/", 1)[0]
-    # CREATE DATABASE ... TEMPLATE refuses while anyone is connected to the template: connect elsewhere
-    admin = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
-    finally:
-        admin.dispose()
-    return f"{server}/{name}"
-
-
 @pytest.fixture(scope="module")
 def first_release(clean_runs, clean_analysis, tmp_path_factory, request):
     """run-1 published once per warehouse; each case starts from a copy."""
@@ -144,7 +129,7 @@ def first_release(clean_runs, clean_analysis, tmp_path_factory, request):
             if warehouse == "sqlite":
                 url = f"sqlite:///{root / 'warehouse.sqlite'}"
             else:
-                url = _new_database(request.getfixturevalue("postgres_url"))
+                url = create_database(request.getfixturevalue("postgres_url"))
             _publish(clean_runs, clean_analysis, out, url, "run-1")
             made[warehouse] = (root, out, url)
         return made[warehouse]
@@ -158,7 +143,7 @@ def _copy_release(first_release, warehouse: str, tmp_path: Path) -> tuple[Path, 
     if warehouse == "sqlite":
         shutil.copy(root / "warehouse.sqlite", tmp_path / "warehouse.sqlite")
         return copy, f"sqlite:///{tmp_path / 'warehouse.sqlite'}"
-    return copy, _new_database(url, template=url.rsplit("/", 1)[1])
+    return copy, create_database(url, template=url.rsplit("/", 1)[1])
 
 
 @pytest.mark.parametrize(("warehouse", "step"), CASES)
