@@ -53,6 +53,7 @@ from dli_etl.release_gates import (
 )
 from dli_etl.release_guard import check_landing, check_read
 from dli_etl.report import render_report, write_findings_xlsx
+from dli_etl.root_causes import link_root_causes
 from dli_etl.rules.identifiers import key_fingerprint, pseudonym_key
 from dli_etl.run_lock import run_lock
 from dli_etl.run_manifest import code_versions, output_files
@@ -60,6 +61,7 @@ from dli_etl.sdtm.build import LINEAGE_TABLES, build_sdtm
 from dli_etl.sdtm.define_xml import write_define
 from dli_etl.sdtm.xpt import write_xpt
 from dli_etl.site_profile import SiteProfile, load_profiles
+from dli_etl.site_wording import site_wording
 from dli_etl.trends import TREND_TABLE, empty_trends, load_trends, run_trends, trend_by_run, with_run
 
 STUDIES = ("DLIPRO", "DLIPLX")
@@ -263,6 +265,7 @@ def output_tables(runs: list[StudyRun], analysis: Analysis | None = None,
     findings = all_findings(runs)
     if not analysis.findings.empty:
         findings = pd.concat([findings, analysis.findings], ignore_index=True)
+    findings = link_root_causes(findings)
     accounting = all_accounting(runs)
     coverage = all_coverage(runs)
     parquet["findings/findings"] = findings
@@ -318,7 +321,8 @@ def _write_release(runs: list[StudyRun], parquet: dict[str, pd.DataFrame], sql: 
     """Every file of the release first, then the SQL transaction, then the switch: a run stopped at any
     point leaves the warehouse and ``current`` on the same release (``reconcile_release`` rolls forward
     the one window between the commit and the switch)."""
-    triage = write_triage_workbooks(queries, release / "triage")
+    triage = write_triage_workbooks(queries, release / "triage", site_wording([r.ingest for r in runs]),
+                                    parquet["findings/findings"])
     files_written = write_release_files({**parquet, "queries/queries": queries}, out, run_id)
     sql_counts = {name: len(frame) for name, frame in sorted(sql.items())}
     findings = parquet["findings/findings"]

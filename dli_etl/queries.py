@@ -25,19 +25,26 @@ from pathlib import Path
 import pandas as pd
 from openpyxl import Workbook
 from openpyxl.cell.cell import TYPE_STRING
-from openpyxl.styles import Font, PatternFill, Protection
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.worksheet.datavalidation import DataValidation
 from python_calamine import CalamineWorkbook
 from sqlalchemy import create_engine, inspect
 
+from dli_etl.findings import render_site_message, rule_catalogue
 from dli_etl.ingest.xlsx_reader import cell_text, normalize_header
+from dli_etl.lineage import column_letter
+from dli_etl.site_wording import SiteWording, form_label
 from dli_etl.text_safety import path_component, workbook_text
 
 OPEN, ANSWERED, CLOSED, ACCEPTED = "Open", "Answered", "Closed", "Accepted"
 RESPONSES_FOLDER = "query_responses"
 QUERY_COLUMNS = ("query_id", "study", "site", "subjid", "form", "field", "rule_id", "severity", "category", "value",
                  "message", "src_file", "src_locator", "status", "response", "first_seen_run", "last_seen_run",
-                 "status_changed_run", "times_reopened", "decided_by", "dm_note")
+                 "status_changed_run", "times_reopened", "decided_by", "dm_note", "expected", "detail", "audience",
+                 "consequences", "opened_on")
+# copied from the finding each time the problem is seen: the query says what the data says now
+_FROM_FINDING = ("study", "site", "subjid", "form", "field", "rule_id", "severity", "category", "value", "message",
+                 "src_file", "src_locator", "expected", "detail")
 HISTORY_COLUMNS = ("run_id", "query_id", "from_status", "to_status", "reason", "response", "source")
 DECISIONS_FILE = "dm_decisions.csv"
 DECISION_COLUMNS = ("query_id", "decision", "note", "by", "at")
@@ -46,12 +53,38 @@ _CONFIRMED = re.compile(r"confirm(?:ed)?\s+correct|value\s+is\s+correct|确认�
 # "We cannot confirm correct value yet", "无法确认无误": a negated confirmation must never accept a query
 _NEGATED = re.compile(r"\b(?:not|cannot|unable|never|no)\b|n't\b|无法|不能|不是|尚未|未能|没有|不(?!错)", re.IGNORECASE)
 _SHEET = "Queries"
-_WORKBOOK_COLUMNS = (("Query ID", "query_id", 16), ("Status", "status", 11), ("Response", "response", 40),
-                     ("Data manager note", "dm_note", 30),
-                     ("Subject", "subjid", 11), ("Form", "form", 13), ("Field", "field", 16), ("Value", "value", 18),
-                     ("Problem", "message", 70), ("Rule", "rule_id", 26), ("Severity", "severity", 9),
-                     ("Source file", "src_file", 36), ("Source cell", "src_locator", 40),
-                     ("Open since run", "first_seen_run", 22))
+# (query column, English header, Chinese header, width): what a research nurse needs to find and fix the
+# value, in the site's words; only Status and Response are the site's to edit
+_WORKBOOK_COLUMNS = (
+    ("query_id", "Query ID", "质疑编号", 16), ("status", "Status", "状态", 11), ("response", "Response", "回复", 40),
+    ("dm_note", "Data manager reply", "数据管理员回复", 30), ("subjid", "Subject", "受试者", 11),
+    ("form_label", "Form", "表单", 20), ("item", "Item", "条目", 22), ("value", "Value", "数值", 18),
+    ("question", "Query", "质疑内容", 70), ("also", "Also affected", "同时受影响", 40),
+    ("where", "Where in your file", "在文件中的位置", 40), ("file", "File", "文件", 28),
+    ("opened_on", "Opened on", "发出日期", 12))
+_EDITABLE = ("status", "response")
+# how each status reads in the site's language (the workbook's drop-down); read back to the English status
+STATUS_WORDS = {"en": {OPEN: OPEN, ANSWERED: ANSWERED, CLOSED: CLOSED},
+                "zh": {OPEN: "待处理", ANSWERED: "已回复", CLOSED: "已关闭"}}
+_STATUS_BACK = {word: status for words in STATUS_WORDS.values() for status, word in words.items()}
+_HOW_TO_ANSWER = {
+    "en": ("How to answer", (
+        "Queries for {title}.",
+        "For each row: set Status to Answered and write your answer in Response.",
+        "If the value is right as it is, write 'confirmed correct' and why.",
+        "If you corrected the source data, say so; the query closes when the next transfer no longer shows the problem.",
+        "'Also affected' lists other checks that fail because of the same value; fixing this one value fixes them too.",
+        "Only the Status and Response columns can be changed; the Data manager reply is the data manager's.",
+        "Send the workbook back with the next data transfer.")),
+    "zh": ("填写说明", (
+        "{title} 的数据质疑。",
+        "请逐行处理：将“状态”改为“已回复”，并在“回复”栏写明答复。",
+        "如数值本身无误，请填写“确认无误”并说明理由。",
+        "如已更正原始数据，请注明；下次数据传输中问题消失后，质疑将自动关闭。",
+        "“同时受影响”列出因同一数值而未通过的其他核查；更正该数值即可一并解决。",
+        "只有“状态”和“回复”两栏可以修改；“数据管理员回复”由数据管理员填写。",
+        "请随下一次数据传输一并发回本工作簿。")),
+}
 
 
 def confirms(text: str) -> bool:
@@ -105,14 +138,19 @@ def read_responses(study_landing: Path) -> pd.DataFrame:
         if not sheet:
             continue
         header = [normalize_header(h) for h in sheet[0]]
-        try:
-            qid, status, response = (header.index(n) for n in ("query id", "status", "response"))
-        except ValueError:
+        positions = []
+        for key in ("query_id", "status", "response"):
+            names = {normalize_header(en) for k, en, _, _ in _WORKBOOK_COLUMNS if k == key} | \
+                {normalize_header(zh) for k, _, zh, _ in _WORKBOOK_COLUMNS if k == key}
+            positions.append(next((i for i, h in enumerate(header) if h in names), None))
+        if None in positions:
             continue
+        qid, status, response = positions
         for raw in sheet[1:]:
             if len(raw) <= max(qid, status, response):
                 continue
-            rows.append({"query_id": cell_text(raw[qid]), "site_status": cell_text(raw[status]),
+            said = cell_text(raw[status])
+            rows.append({"query_id": cell_text(raw[qid]), "site_status": _STATUS_BACK.get(said, said),
                          "response": cell_text(raw[response]), "response_file": path.name,
                          "source": f"{path.name}#{digest}"})
     frame = pd.DataFrame(rows, columns=["query_id", "site_status", "response", "response_file", "source"]).astype("string")
@@ -159,12 +197,20 @@ def accepted_ids(previous: pd.DataFrame, responses: pd.DataFrame, decisions: pd.
 def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd.DataFrame,
                    run_id: str, read_files: set[str] | None = None,
                    studies_read: set[str] | None = None, history: pd.DataFrame | None = None,
-                   decisions: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   decisions: pd.DataFrame | None = None, run_date: str | None = None,
+                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """New query state and this run's history rows.
 
     A query whose problem is gone closes itself only when its source was read this run
     (``read_files``, ``studies_read``; None = everything was read): a file that did not come is not a fix.
-    Site answers and data-manager decisions already in ``history`` (same source) are not applied again."""
+    Site answers and data-manager decisions already in ``history`` (same source) are not applied again.
+    A finding that follows from another (``root_finding_id``, see ``root_causes``) is not a query of its
+    own: its root's query lists it under ``consequences``. ``run_date`` (YYYY-MM-DD, default today) is
+    the date a new query is opened on."""
+    from datetime import UTC, datetime
+
+    run_date = run_date or datetime.now(UTC).strftime("%Y-%m-%d")
+    catalogue = rule_catalogue()
     prev = previous.set_index("query_id") if not previous.empty else empty_queries().set_index("query_id")
     applied: set[tuple[str, str]] = set()
     if history is not None and not history.empty and "source" in history.columns:
@@ -183,6 +229,15 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
         choice = pending.drop_duplicates("query_id", keep="last").set_index("query_id") if not pending.empty else None
     # info findings (e.g. documented sponsor CT extensions) are notes for the standards team, not site queries
     current = findings[findings["severity"] != "info"].drop_duplicates("finding_id").set_index("finding_id")
+    for column in ("expected", "detail", "root_finding_id"):
+        if column not in current.columns:
+            current[column] = ""
+    root = current["root_finding_id"].fillna("")
+    folded = (root != "") & root.isin(current.index)
+    consequences = current[folded].groupby(root[folded])["rule_id"].agg(
+        lambda rules: "; ".join(f"{r} ×{n}" for r, n in rules.value_counts().sort_index().items()))
+    folded_into = dict(zip(current.index[folded], root[folded], strict=True))
+    current = current[~folded]
     rows: list[dict[str, object]] = []
 
     changes: list[dict[str, str]] = []
@@ -244,12 +299,13 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
             move(qid, before, new, f"data manager {who}: {decision['decision']}", note, str(decision["source"]),
                  always=True)
         changed = run_id if old != new else (str(old_row["status_changed_run"]) if old_row is not None else run_id)
-        rows.append({"query_id": qid, **{c: finding[c] for c in ("study", "site", "subjid", "form", "field", "rule_id",
-                                                              "severity", "category", "value", "message", "src_file",
-                                                              "src_locator")},
+        opened = run_date if old_row is None or pd.isna(old_row.get("opened_on")) else str(old_row["opened_on"])
+        rule = catalogue.get(str(finding["rule_id"]))
+        rows.append({"query_id": qid, **{c: finding[c] for c in _FROM_FINDING},
                      "status": new, "response": response, "first_seen_run": first_seen, "last_seen_run": run_id,
                      "status_changed_run": changed, "times_reopened": reopened, "decided_by": decided_by,
-                     "dm_note": dm_note})
+                     "dm_note": dm_note, "audience": rule.audience if rule else "site",
+                     "consequences": consequences.get(qid, ""), "opened_on": opened})
     for qid, old_row in prev.iterrows():
         if qid in current.index:
             continue
@@ -263,6 +319,12 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
         new = CLOSED
         response = "" if pd.isna(old_row["response"]) else str(old_row["response"])
         source = ""
+        if qid in folded_into and old != ACCEPTED:
+            # the same problem is now part of another query's root cause: that query carries it
+            move(qid, old, new, f"folded into query {folded_into[qid]} (same root cause)")
+            rows.append({"query_id": qid, **{c: old_row[c] for c in QUERY_COLUMNS if c != "query_id"},
+                         "status": new, "status_changed_run": run_id if old != new else old_row["status_changed_run"]})
+            continue
         if answers is not None and qid in answers.index:
             # the site's explanation that came with the fix is kept with the closed query
             answer = answers.loc[qid]
@@ -279,57 +341,117 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
         pd.DataFrame(changes, columns=list(HISTORY_COLUMNS)).astype("string")
 
 
-def write_triage_workbooks(queries: pd.DataFrame, out_dir: Path) -> list[Path]:
-    """One workbook per study and site with its open and answered queries, ready to send."""
+def write_triage_workbooks(queries: pd.DataFrame, out_dir: Path, wording: SiteWording | None = None,
+                           findings: pd.DataFrame | None = None) -> list[Path]:
+    """One workbook per study and site with its open and answered queries, in the site's language and
+    words (``wording``); and one per study for the data manager with the queries only they can resolve
+    (profiles, mappings, the pipeline), which are never sent to a site. ``findings`` lets a query list
+    the findings that follow from it."""
+    wording = wording or SiteWording()
     written = []
     pending = queries[queries["status"].isin([OPEN, ANSWERED])]
-    for (study, site), group in pending.groupby(["study", "site"], dropna=False):
+    audience = pending["audience"].fillna("site") if "audience" in pending.columns else pd.Series("site", index=pending.index)
+    consequences = _consequences_by_root(findings)
+    for (study, site), group in pending[audience != "data_manager"].groupby(["study", "site"], dropna=False):
         # site ids come from source files (an ODM SiteRef): never trusted as a path
         study_name, site_name = path_component(study), path_component(site)
+        language = wording.language(str(study), str(site))
         path = Path(out_dir) / study_name / f"{study_name}_{site_name}_queries.xlsx"
-        written.append(_write_workbook(group, path, f"{study} site {site_name}"))
+        rows = [_site_row(q, wording, language, consequences) for _, q in group.iterrows()]
+        written.append(_write_workbook(rows, path, f"{study} site {site_name}", language))
+    for study, group in pending[audience == "data_manager"].groupby("study", dropna=False):
+        study_name = path_component(study)
+        path = Path(out_dir) / study_name / f"{study_name}_data_manager_queries.xlsx"
+        rows = [_data_manager_row(q, wording, consequences) for _, q in group.iterrows()]
+        written.append(_write_workbook(rows, path, f"{study}: data manager", "en"))
     return written
 
 
-def _write_workbook(group: pd.DataFrame, path: Path, title: str) -> Path:
+def _consequences_by_root(findings: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
+    if findings is None or findings.empty or "root_finding_id" not in findings.columns:
+        return {}
+    linked = findings[findings["root_finding_id"].fillna("") != ""]
+    return {str(root): part for root, part in linked.groupby("root_finding_id")}
+
+
+def _text(value: object) -> str:
+    return "" if value is None or pd.isna(value) else str(value)
+
+
+def _also_affected(qid: str, consequences: dict[str, pd.DataFrame], wording: SiteWording, language: str) -> str:
+    part = consequences.get(qid)
+    if part is None:
+        return ""
+    items = [f"{wording.item(_text(f['src_file']), _text(f['form']), _text(f['field']))} {_text(f['value'])}".strip()
+             for _, f in part.iterrows()]
+    shown = list(dict.fromkeys(items))
+    return ("；" if language == "zh" else "; ").join(shown[:10]) + (" …" if len(shown) > 10 else "")
+
+
+def _site_row(query: pd.Series, wording: SiteWording, language: str, consequences: dict[str, pd.DataFrame]) -> dict[str, str]:
+    src_file, form, field_name = _text(query["src_file"]), _text(query["form"]), _text(query["field"])
+    item = wording.item(src_file, form, field_name) if field_name else ""
+    label = form_label(form, language) if form else ""
+    question = render_site_message(_text(query["rule_id"]), language, _text(query["value"]),
+                                   _text(query.get("expected")), _text(query.get("detail")), item, label)
+    status = _text(query["status"])
+    return {"query_id": _text(query["query_id"]), "status": STATUS_WORDS[language].get(status, status),
+            "response": _text(query["response"]), "dm_note": _text(query["dm_note"]), "subjid": _text(query["subjid"]),
+            "form_label": label, "item": item, "value": _text(query["value"]), "question": question,
+            "also": _also_affected(_text(query["query_id"]), consequences, wording, language),
+            "where": wording.where(src_file, _text(query["src_locator"]), language),
+            "file": src_file.rsplit("/", 1)[-1], "opened_on": _text(query.get("opened_on"))}
+
+
+def _data_manager_row(query: pd.Series, wording: SiteWording, consequences: dict[str, pd.DataFrame]) -> dict[str, str]:
+    row = _site_row(query, wording, "en", consequences)
+    # the data manager reads the rule's own message: it names the profile key or spec to change
+    return {**row, "question": f"{_text(query['rule_id'])}: {_text(query['message'])}", "file": _text(query["src_file"]),
+            "where": _text(query["src_locator"])}
+
+
+def _write_workbook(rows: list[dict[str, str]], path: Path, title: str, language: str) -> Path:
     wb = Workbook()
     ws = wb.active
     ws.title = _SHEET
-    ws.append([header for header, _, _ in _WORKBOOK_COLUMNS])
+    headers = [zh if language == "zh" else en for _, en, zh, _ in _WORKBOOK_COLUMNS]
+    ws.append(headers)
     for cell in ws[1]:
         cell.font = Font(bold=True, color="FFFFFF")
         cell.fill = PatternFill("solid", fgColor="305496")
-    for _, query in group.sort_values(["subjid", "form", "field"], kind="mergesort").iterrows():
-        ws.append([workbook_text(query[key]) for _, key, _ in _WORKBOOK_COLUMNS])
-    editable = {i for i, (_, key, _) in enumerate(_WORKBOOK_COLUMNS) if key in ("status", "response")}
+    for row in sorted(rows, key=lambda r: (r["subjid"], r["form_label"], r["item"], r["query_id"])):
+        ws.append([workbook_text(row[key]) for key, _, _, _ in _WORKBOOK_COLUMNS])
+    editable = {i for i, (key, _, _, _) in enumerate(_WORKBOOK_COLUMNS) if key in _EDITABLE}
     # the query rows only: the site answers the queries it was sent, it does not add rows
-    for row in ws.iter_rows(min_row=2, max_row=ws.max_row, max_col=len(_WORKBOOK_COLUMNS)):
-        for i, cell in enumerate(row):
+    for sheet_row in ws.iter_rows(min_row=2, max_row=ws.max_row, max_col=len(_WORKBOOK_COLUMNS)):
+        for i, cell in enumerate(sheet_row):
             if cell.value is not None:
                 cell.data_type = TYPE_STRING  # source text stays text, never a formula
             if i in editable:
                 cell.protection = Protection(locked=False)
+            if _WORKBOOK_COLUMNS[i][0] in ("question", "also", "response"):
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
     # only Status and Response are the site's to change; filters and column widths still work
     ws.protection.sheet = True
     ws.protection.autoFilter = False
     ws.protection.sort = False
     ws.protection.formatColumns = False
-    status = DataValidation(type="list", formula1='"Open,Answered,Closed"', allow_blank=False,
-                            showErrorMessage=True, errorTitle="Status", error="Choose Open, Answered or Closed")
+    words = STATUS_WORDS[language]
+    choices = ",".join(words[s] for s in (OPEN, ANSWERED, CLOSED))
+    status = DataValidation(type="list", formula1=f'"{choices}"', allow_blank=False, showErrorMessage=True,
+                            errorTitle=headers[1], error=choices)
     ws.add_data_validation(status)
     status.add(f"B2:B{max(ws.max_row, 2) + 200}")
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
-    for i, (_, _, width) in enumerate(_WORKBOOK_COLUMNS):
-        ws.column_dimensions[chr(65 + i)].width = width
-    help_sheet = wb.create_sheet("How to answer")
-    for line in (f"Queries for {title}.",
-                 "For each row: set Status to Answered and write your answer in Response.",
-                 "If the value is right as it is, write 'confirmed correct' and why.",
-                 "If you corrected the source data, say so; the query closes when the next transfer no longer shows the problem.",
-                 "Only the Status and Response columns can be changed; the Data manager note is the data manager's reply.",
-                 "Do not change the Query ID column."):
-        help_sheet.append([line])
+    for i, (_, _, _, width) in enumerate(_WORKBOOK_COLUMNS):
+        ws.column_dimensions[column_letter(i)].width = width
+    sheet_name, lines = _HOW_TO_ANSWER[language]
+    help_sheet = wb.create_sheet(sheet_name)
+    for line in lines:
+        help_sheet.append([line.format(title=title)])
+    help_sheet.column_dimensions["A"].width = 110
+    help_sheet.protection.sheet = True
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

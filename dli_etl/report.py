@@ -104,14 +104,29 @@ def write_findings_xlsx(findings: pd.DataFrame, path: Path, accounting: pd.DataF
            [9, 28, 9, 14, 9, 9, 7, 7, 80, 8])
     datasets = accounting[["study", "site", "form", "src_file", *_COUNTS]]
     _sheet(wb, "Datasets", list(datasets.columns), datasets.values.tolist(), [9, 7, 18, 44] + [12] * len(_COUNTS))
-    rules = [[r.rule_id, r.severity, r.category, r.action, r.message] for r in rule_catalogue().values()]
-    _sheet(wb, "Rules", ["rule_id", "severity", "category", "action", "message"], rules, [30, 9, 14, 8, 100])
+    rules = rule_catalogue_rows(findings)
+    _sheet(wb, "Rules", list(_RULE_COLUMNS), [[r[c] for c in _RULE_COLUMNS] for r in rules],
+           [30, 9, 14, 8, 13, 80, 60, 45, 9])
     _sheet(wb, "Findings", list(_XLSX_COLUMNS), findings[list(_XLSX_COLUMNS)].values.tolist(),
            [14, 9, 26, 13, 9, 7, 10, 12, 14, 18, 18, 70, 40, 50])
     wb.active = wb.sheetnames.index("Summary")
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
+
+
+_RULE_COLUMNS = ("rule_id", "severity", "category", "action", "audience", "message", "why", "source", "count")
+
+
+def rule_catalogue_rows(findings: pd.DataFrame) -> list[dict[str, object]]:
+    """The rule catalogue (what, why, source, severity, Kahn category, who fixes it) with this run's
+    count of findings per rule: errors first, then by id."""
+    counts = findings["rule_id"].value_counts().to_dict() if not findings.empty else {}
+    order = {s: i for i, s in enumerate(("error", "warning", "info"))}
+    rules = sorted(rule_catalogue().values(), key=lambda r: (order.get(r.severity, 3), r.rule_id))
+    return [{"rule_id": r.rule_id, "severity": r.severity, "category": r.category, "action": r.action,
+             "audience": r.audience.replace("_", " "), "message": r.message, "why": r.why, "source": r.source,
+             "count": int(counts.get(r.rule_id, 0))} for r in rules]
 
 
 _SEVERITY_RGB = {"error": (192, 57, 43), "warning": (214, 137, 16), "info": (127, 140, 141)}
@@ -215,6 +230,7 @@ def render_report(context: dict, path: Path) -> Path:
         totals=accounting[list(_COUNTS)].sum().to_dict() if not accounting.empty else {},
         by_site=by_site.to_dict("records"), site_columns=[c for c in ("error", "warning", "info") if c in by_site.columns],
         by_rule=by_rule.to_dict("records"),
+        rule_catalogue=rule_catalogue_rows(findings),
         heat_rows=[(idx, [(int(v), _heat(int(v), peaks[severity_of[c]], severity_of[c])) for c, v in row.items()])
                    for idx, row in heat.iterrows()],
         heat_columns=list(heat.columns),

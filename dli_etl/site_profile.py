@@ -19,7 +19,7 @@ SUPPORTED_FORMATS = ("xlsx", "odm", "redcap")
 # every key a profile may use; anything else is a typo that would otherwise be ignored silently
 PROFILE_KEYS = ("study", "site", "source_name", "format", "files", "dictionary", "date_format", "identifiers",
                 "forms", "value_maps", "country", "layout", "decimal_separator", "thousands_separator", "mrd_unit",
-                "study_oid", "subject_key", "default_site", "sites")
+                "study_oid", "subject_key", "default_site", "sites", "language")
 # keys every block of a form may carry, whatever the format
 _COMMON_BLOCK_KEYS = ("constants", "units", "reference_ranges")
 FORM_KEYS = {"xlsx": {"required": ("sheet", "columns"),
@@ -30,6 +30,7 @@ FORM_KEYS = {"xlsx": {"required": ("sheet", "columns"),
 IDENTIFIER_ACTIONS = ("drop", "pseudonymize")
 SEPARATORS = (".", ",", " ", "'", "")
 MRD_UNITS = ("percent", "fraction")
+LANGUAGES = ("en", "zh")  # the language of the site's triage workbook (every site-facing rule has both)
 # where an ODM subject's own id sits: the SubjectKey attribute, or a vendor attribute beside it
 SUBJECT_KEY_SOURCES = ("SubjectKey", "mdsol:SubjectName", "OpenClinica:StudySubjectID")
 
@@ -61,6 +62,7 @@ class SiteProfile:
     subject_key: str = "SubjectKey"
     default_site: str | None = None
     sites: tuple[str, ...] = ()  # ODM: the SiteRef LocationOIDs this export may carry (empty: any)
+    language: str = "en"  # the site's language: its triage workbook and messages are written in it
 
     def blocks(self, form: str) -> list[dict[str, Any]]:
         """The layout blocks of one form: a form may be read from several places of one source."""
@@ -114,6 +116,8 @@ def validate_profile(data: dict[str, Any], path: str) -> None:
             raise ProfileError(f"{path}: {key} is {data[key]!r}; use one of {SEPARATORS}")
     if "decimal_separator" in data and data["decimal_separator"] == data.get("thousands_separator"):
         raise ProfileError(f"{path}: decimal_separator and thousands_separator are both {data['decimal_separator']!r}")
+    if data.get("language", "en") not in LANGUAGES:
+        raise ProfileError(f"{path}: language is {data['language']!r}; use one of {LANGUAGES}")
     if data.get("mrd_unit", "percent") not in MRD_UNITS:
         raise ProfileError(f"{path}: mrd_unit is {data['mrd_unit']!r}; use one of {MRD_UNITS}")
     if "sites" in data and not (isinstance(data["sites"], list) and all(isinstance(x, str) for x in data["sites"])):
@@ -244,6 +248,7 @@ def _from_mapping(data: dict[str, Any], path: str) -> SiteProfile:
         subject_key=str(data.get("subject_key", "SubjectKey")),
         default_site=data.get("default_site"),
         sites=tuple(data.get("sites") or ()),
+        language=str(data.get("language", "en")),
     )
 
 
@@ -290,3 +295,4 @@ def load_profiles(extra_dir: Path | None = None) -> list[SiteProfile]:
 def profiles_for(study: str, profiles: list[SiteProfile]) -> list[SiteProfile]:
     """The profiles of one study."""
     return [p for p in profiles if p.study == study]
+

@@ -14,7 +14,13 @@ import pandas as pd
 
 from dli_etl.harmonize.site_numbers import AMBIGUOUS, INVALID, parse_site_number, parse_site_numbers
 from dli_etl.rules.cell_dose import parse_cell_dose
-from dli_etl.rules.dates import STATUS_AMBIGUOUS, STATUS_INVALID, STATUS_PARTIAL, parse_date_column
+from dli_etl.rules.dates import (
+    STATUS_AMBIGUOUS,
+    STATUS_INVALID,
+    STATUS_PARTIAL,
+    date_pattern,
+    parse_date_column,
+)
 from dli_etl.rules.mrd import parse_mrd_result
 
 
@@ -46,7 +52,7 @@ def standardize_date(text: pd.Series, date_format: str | None) -> FieldResult:
     invalid = (parsed["status"] == STATUS_INVALID).astype(bool)
     partial = (parsed["status"] == STATUS_PARTIAL).astype(bool)
     ambiguous = (parsed["status"] == STATUS_AMBIGUOUS).astype(bool)
-    shown = "YYYY-MM-DD" if date_format in (None, "iso") else date_format
+    shown = date_pattern(date_format)
     return FieldResult(parsed["iso"], problems={
         "DATE-INVALID": (invalid, shown), "DATE-PARTIAL": (partial, shown),
         "DATE-AMBIGUOUS": (ambiguous, f"two-digit year; the site writes {shown}")})

@@ -183,9 +183,14 @@ def _block_forms(profile: SiteProfile, form: str, block: dict[str, Any], table: 
             part["src_part"] = table.letters[actual]
             parts.append((part, {**letters, value_field: table.letters[actual]}))
     for part, part_letters in parts:
+        labels = {target: actual for actual, target in columns.items()}
+        if unpivot is not None:
+            labels[value_field] = next((h for h, letter in table.letters.items()
+                                        if letter == part_letters.get(value_field)), value_field)
         result.forms.append(RawForm(profile.study, form, "xlsx", src_file,
                                     _finalize(part, profile.study, profile.site, src_file, sha, "xlsx"),
-                                    part_letters, profile.date_format, dict(block.get("units", {})), reference_ranges=_ranges(block)))
+                                    part_letters, profile.date_format, dict(block.get("units", {})), reference_ranges=_ranges(block),
+                                    source_labels=labels))
     return _SheetUse(used, kept)
 
 
@@ -428,7 +433,9 @@ def ingest_odm(profile: SiteProfile, path: Path, src_file: str, result: IngestRe
                             str(row["row_id"])))
                 result.forms.append(RawForm(profile.study, form, "odm", src_file, finalized,
                                             {"subjid": "", **{t: o for o, t in fields.items()}},
-                                            profile.date_format or "iso", dict(block.get("units", {})), reference_ranges=_ranges(block)))
+                                            profile.date_format or "iso", dict(block.get("units", {})), reference_ranges=_ranges(block),
+                                            source_labels={t: content.def_names.get(o) or o for o, t in fields.items()}))
+    result.source_names[src_file] = {oid: name for oid, name in content.def_names.items() if name}
     _odm_coverage(profile, groups, used, len(content.repeated_items), src_file, sha, result)
 
 
@@ -520,7 +527,8 @@ def ingest_redcap(profile: SiteProfile, path: Path, dictionary_path: Path | None
             result.forms.append(RawForm(profile.study, form, "redcap", src_file,
                                         _finalize(frame, profile.study, profile.site, src_file, sha, "redcap"),
                                         {"subjid": content.id_field, **{t: s for s, t in fields.items()}},
-                                        profile.date_format or "iso", dict(block.get("units", {})), reference_ranges=_ranges(block)))
+                                        profile.date_format or "iso", dict(block.get("units", {})), reference_ranges=_ranges(block),
+                                        source_labels={t: dictionary.labels.get(s) or s for s, t in fields.items()}))
     _redcap_coverage(profile, content, used, read_rows, declared, src_file, sha, result)
 
 
@@ -622,6 +630,9 @@ def ingest_profile(profile: SiteProfile, landing: Path, result: IngestResult | N
                    skip: set[Path] | None = None) -> IngestResult:
     """Read the landing files one profile claims (``skip``: files another profile owns)."""
     result = result if result is not None else IngestResult(profile.study)
+    if profile.language != "en":
+        for site in profile.sites or (profile.site,):
+            result.languages[site] = profile.language
     study_landing = Path(landing) / profile.study
     dictionary_path = None
     if profile.format == "redcap" and profile.dictionary:
@@ -709,6 +720,8 @@ def combine_ingested(study: str, parts: list[IngestResult]) -> IngestResult:
         result.findings.extend(part.findings)
         result.files.extend(part.files)
         result.coverage.extend(part.coverage)
+        result.languages.update(part.languages)
+        result.source_names.update(part.source_names)
     return result
 
 

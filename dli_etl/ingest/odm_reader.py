@@ -35,6 +35,7 @@ class OdmContent:
 
     item_groups: dict[str, pd.DataFrame] = field(default_factory=dict)
     item_defs: dict[str, dict[str, str]] = field(default_factory=dict)
+    def_names: dict[str, str] = field(default_factory=dict)  # StudyEventDef / FormDef / ItemDef OID -> Name
     attributes: dict[str, str] = field(default_factory=dict)
     audit_records: int = 0
     audit: list[dict[str, str]] = field(default_factory=list)
@@ -190,6 +191,9 @@ def read_odm(path: Path) -> OdmContent:
                 elif tag == "ItemDef":
                     content.item_defs[elem.get("OID", "")] = {"name": elem.get("Name", ""),
                                                                "data_type": elem.get("DataType", "")}
+                    content.def_names[elem.get("OID", "")] = elem.get("Name", "")
+                elif tag in ("StudyEventDef", "FormDef"):
+                    content.def_names[elem.get("OID", "")] = elem.get("Name", "")
                 elif tag == "AuditRecord":
                     content.audit_records += 1
                     audit = {"key_path": locator() if group_attrs else "", "subject": context.get("subject", ""),

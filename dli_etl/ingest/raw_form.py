@@ -30,6 +30,7 @@ class RawForm:
     thousands_separator: str | None = None
     mrd_unit: str = "percent"
     reference_ranges: dict[str, tuple[float, float]] = field(default_factory=dict)  # in the reported unit
+    source_labels: dict[str, str] = field(default_factory=dict)  # field -> the site's own name for it
 
     def cell(self, row_locator: str, field_name: str) -> str:
         """Locator of one value, e.g. ``CBC!F17``."""
@@ -81,6 +82,10 @@ class IngestResult:
     findings: list[Finding] = field(default_factory=list)
     files: list[SourceFile] = field(default_factory=list)
     coverage: list[SourceCoverage] = field(default_factory=list)
+    # site -> the language its profile declares (only languages other than English are recorded)
+    languages: dict[str, str] = field(default_factory=dict)
+    # src_file -> OID -> the name the EDC shows for it (ODM StudyEventDef, FormDef, ItemDef names)
+    source_names: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def frames_for(self, form: str) -> list[RawForm]:
         return [f for f in self.forms if f.form == form]

@@ -33,6 +33,7 @@ class RedcapDictionary:
     field_types: dict[str, str] = field(default_factory=dict)
     identifiers: set[str] = field(default_factory=set)
     validation: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)  # field -> its Field Label, as the site sees it
     encoding: str = "utf-8"
 
 
@@ -63,6 +64,7 @@ def read_dictionary(path: Path) -> RedcapDictionary:
                 result.instruments.setdefault(form, []).append(name)
                 result.field_types[name] = (row.get(_DICT_TYPE) or "").strip()
                 result.validation[name] = (row.get("Text Validation Type OR Show Slider Number") or "").strip()
+                result.labels[name] = (row.get("Field Label") or "").strip()
                 if (row.get(_DICT_IDENTIFIER) or "").strip().lower() == "y":
                     result.identifiers.add(name)
             result.encoding = encoding

@@ -10,6 +10,7 @@ as total cells, or per anything but kg, is reported, never converted silently.
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -80,3 +81,14 @@ def parse_cell_dose(text: str | None) -> CellDose:
             return CellDose(raw, None, False, unit_problem)
         return CellDose(raw, value, per_kg)
     return CellDose(raw, None, per_kg, "not a recognisable cell dose")
+
+
+def cell_dose_text(cells_per_kg: float, digits: int = 1) -> str:
+    """A dose as sites and protocols write it: ``3.0×10^7/kg`` (never ``3.0e+07/kg``)."""
+    if cells_per_kg == 0:
+        return "0/kg"
+    exponent = int(math.floor(math.log10(abs(cells_per_kg))))
+    mantissa = cells_per_kg / 10 ** exponent
+    if round(mantissa, digits) >= 10:
+        mantissa, exponent = mantissa / 10, exponent + 1
+    return f"{mantissa:.{digits}f}×10^{exponent}/kg"

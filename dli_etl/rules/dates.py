@@ -25,6 +25,17 @@ _TWO_DIGIT_YEAR = re.compile(r"^\d{1,2}[/.-]\d{1,2}[/.-]\d{2}$")
 _ZH = re.compile(r"^\s*(\d{4})\s*年\s*(\d{1,2})\s*月\s*(?:(\d{1,2})\s*日)?\s*$")
 
 
+_PATTERN_TOKENS = {"%Y": "YYYY", "%y": "YY", "%m": "MM", "%d": "DD", "%b": "Mon", "%B": "Month", "%H": "hh",
+                   "%M": "mm", "%S": "ss"}
+
+
+def date_pattern(date_format: str | None) -> str:
+    """The date format as people write it ("DD/MM/YYYY", "YYYY年MM月DD日"), not as strftime does."""
+    if date_format in (None, "", "iso"):
+        return "YYYY-MM-DD"
+    return re.sub(r"%[A-Za-z]", lambda m: _PATTERN_TOKENS.get(m.group(0), m.group(0)), date_format)
+
+
 def excel_serial_to_date(serial: float) -> date | None:
     """Excel serial day number to a date; None outside Excel's range."""
     if not _EXCEL_MIN <= serial <= _EXCEL_MAX:

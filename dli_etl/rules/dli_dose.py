@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from dli_etl.findings import Finding
+from dli_etl.rules.cell_dose import cell_dose_text
 
 Locate = Callable[[pd.Series, str], str]
 
@@ -57,13 +58,13 @@ def dose_findings(dli: pd.DataFrame, targets: dict[str, float], ranges: dict[str
             if target is None:
                 if not low <= value <= high:
                     out.append(Finding("DOSE-OUT-OF-RANGE", str(row["study"]), str(row["site"]), str(row["subjid"]),
-                                       "dli", field, str(row[f"{field}_text"]), f"{low:.0e}-{high:.0e}/kg", "",
+                                       "dli", field, str(row[f"{field}_text"]), _dose_range(low, high), "",
                                        str(row["src_file"]), str(row["src_sha256"]), locate(row, field), str(row["row_id"])))
                 continue
             verdict = classify_dose(value, target, low, high, tolerance, power_ratio)
             if verdict.rule_id is None:
                 continue
-            expected = f"{target:.1e}/kg" if verdict.rule_id != "DOSE-OUT-OF-RANGE" else f"{low:.0e}-{high:.0e}/kg"
+            expected = cell_dose_text(target) if verdict.rule_id != "DOSE-OUT-OF-RANGE" else _dose_range(low, high)
             out.append(Finding(verdict.rule_id, str(row["study"]), str(row["site"]), str(row["subjid"]), "dli",
                                field, str(row[f"{field}_text"]), expected, verdict.detail, str(row["src_file"]),
                                str(row["src_sha256"]), locate(row, field), str(row["row_id"])))
@@ -85,3 +86,7 @@ def dose_findings(dli: pd.DataFrame, targets: dict[str, float], ranges: dict[str
                                field, str(row["cd3_dose_text"]), str(row["mnc_dose_text"]), "", str(row["src_file"]),
                                str(row["src_sha256"]), locate(row, field), str(row["row_id"])))
     return out
+
+
+def _dose_range(low: float, high: float) -> str:
+    return f"{cell_dose_text(low).removesuffix('/kg')}–{cell_dose_text(high)}"

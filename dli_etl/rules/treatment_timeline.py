@@ -102,7 +102,7 @@ def chemo_timing_findings(chemo: pd.DataFrame, dli: pd.DataFrame, allowed_days: 
     out: list[Finding] = []
     low, high = allowed_days
     _emit_rows(out, merged, (gap < low) | (gap > high), "PD-CHEMO-TIMING", "chemo", "chemo_end",
-               f"{low}-{high} days", locate, gap)
+               str(low) if low == high else f"{low}-{high}", locate, gap.astype("Int64"))
     return out
 
 
@@ -116,6 +116,7 @@ def plerixafor_timing_findings(plx: pd.DataFrame, dli: pd.DataFrame, window: lis
     day = transplant_day(merged["plx_date"], merged["dlidt"])
     out: list[Finding] = []
     low, high = window
+    signed = day.map(lambda d: "" if pd.isna(d) else f"{int(d):+d}")
     _emit_rows(out, merged, (day < low) | (day > high), "PD-PLERIXAFOR-TIMING", "plerixafor", "plx_date",
-               f"+{low}..+{high}", locate, day)
+               f"+{low}..+{high}", locate, signed)
     return out
