@@ -103,11 +103,7 @@ def main() -> None:
             results.append(row)
             print(json.dumps({k: round(v, 3) if isinstance(v, float) else v for k, v in row.items()}), flush=True)
     if args.plot and results:
-        try:
-            import matplotlib
-        except ImportError:
-            print("no plot: matplotlib is not installed (pip install -e '.[bench]')")
-            return
+        import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt

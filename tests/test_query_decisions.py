@@ -115,7 +115,7 @@ def test_the_triage_workbook_lets_the_site_edit_status_and_response_only(tmp_pat
     path = write_triage_workbooks(q, tmp_path)[0]
     sheet = load_workbook(path)["Queries"]
     headers = [c.value for c in sheet[1]]
-    assert sheet.protection.sheet and "Data manager note" in headers
+    assert sheet.protection.sheet and "Data manager reply" in headers
     editable = {headers[c.column - 1] for c in sheet[2] if not c.protection.locked}
     assert editable == {"Status", "Response"}
-    assert sheet.cell(2, headers.index("Data manager note") + 1).value == "please check the lab report"
+    assert sheet.cell(2, headers.index("Data manager reply") + 1).value == "please check the lab report"

@@ -175,3 +175,37 @@ def test_the_report_links_every_finding_to_its_rule(run_defects):
     findings = pd.read_parquet(Path(run_defects.out) / "findings" / "findings.parquet")
     assert links and links <= anchors and set(findings["rule_id"]) <= links
     assert "MAGIC criteria (Harris et al., BBMT 2016;22:4-10)" in html
+
+
+def test_a_curve_keeps_events_after_the_landmark_at_their_own_time():
+    from dli_etl.endpoints.curves import (
+        LANDMARK_DAY,
+        at_risk_days,
+        curve_figure,
+        curve_points,
+        curve_svg,
+        numbers_at_risk,
+    )
+
+    # four subjects: deaths on days 100, 400 and 500, one alive at day 600. Kaplan-Meier by hand:
+    # S(100) = 3/4, S(400) = 3/4 * 2/3 = 1/2, S(500) = 1/2 * 1/2 = 1/4, flat to the censoring at 600
+    adtte = pd.DataFrame({"PARAMCD": "OS", "ANL01FL": "Y", "ARMCD": "A", "AVAL": [100.0, 400.0, 500.0, 600.0],
+                          "EVSTAT": [1, 1, 1, 0]})
+    points = curve_points("X", adtte, "OS", "KM")
+    at_risk = numbers_at_risk("X", adtte, "OS", at_risk_days(600))
+    assert at_risk["TIME"].tolist() == [0, 90, 180, 270, 365, 545] and at_risk["AT_RISK"].tolist() == [4, 4, 3, 3, 3, 1]
+    figure = curve_figure(points, at_risk, "OS", "probability")
+    axes = figure.axes[0]
+    line = next(ln for ln in axes.get_lines() if ln.get_gid() == "curve-A")
+    x, y = (list(map(float, v)) for v in line.get_data())
+    height = dict(zip(x, y, strict=True))
+    assert height[400.0] == pytest.approx(0.5) and height[500.0] == pytest.approx(0.25)
+    assert x[-1] == 600.0 and y[-1] == pytest.approx(0.25)  # the last step is at its height, at its time
+    assert not any(LANDMARK_DAY - 1 < t < LANDMARK_DAY + 1 for t, s in zip(x, y, strict=True) if s < 0.75)
+    assert axes.get_xlim()[1] >= 600
+    censored = next(ln for ln in axes.get_lines() if ln.get_gid() == "censored-A")
+    assert list(map(float, censored.get_data()[0])) == [600.0]
+    assert [t.get_text() for t in axes.get_legend().get_texts()] == ["A (N=4)", "censored"]
+    svg = curve_svg(points, at_risk, "OS", "probability")
+    assert svg.startswith("<svg") and 'id="curve-A"' in svg and 'id="band-A"' in svg
+    assert "http" not in svg.replace("http://www.w3.org", "")  # nothing fetched from anywhere

@@ -1,42 +1,68 @@
 """Kaplan-Meier and cumulative-incidence curves with numbers at risk: as data (for Parquet/SQL) and as
-self-contained SVG for the HTML report (no plotting library, no CDN)."""
+figures for the HTML report, drawn with matplotlib and embedded as inline SVG (the report stays one
+self-contained file: no CDN, no images beside it).
+
+Each curve is drawn over the whole follow-up: an event after a landmark (day 365) is a step at its own
+time, never folded onto the landmark."""
 
 from __future__ import annotations
 
-from html import escape
+import io
+import re
 
 import numpy as np
 import pandas as pd
 
-from dli_etl.survival.cumulative_incidence import cumulative_incidence
+from dli_etl.survival.cumulative_incidence import cif_at, cumulative_incidence
 from dli_etl.survival.kaplan_meier import kaplan_meier
 
-CURVE_COLUMNS = ("STUDYID", "PARAMCD", "KIND", "ANALYSIS_GROUP", "TIME", "ESTIMATE")
+CURVE_COLUMNS = ("STUDYID", "PARAMCD", "KIND", "ANALYSIS_GROUP", "TIME", "ESTIMATE", "LOWER", "UPPER", "N_EVENT",
+                 "N_CENSORED")
 AT_RISK_COLUMNS = ("STUDYID", "PARAMCD", "ANALYSIS_GROUP", "TIME", "AT_RISK")
 _COLOURS = ("#1f5fa8", "#c0392b", "#2e8b57", "#8e44ad")
+LANDMARK_DAY = 365
 
 
 def curve_points(study: str, adtte: pd.DataFrame, paramcd: str, kind: str, by: str = "ARMCD") -> pd.DataFrame:
-    """Step-function points from day 0: survival (``kind='KM'``) or cumulative incidence of the event with
-    EVSTAT 2 competing (``kind='CIF'``)."""
+    """Step-function points from day 0, one per distinct event or censoring time, with the 95% CI:
+    survival (``kind='KM'``, Greenwood log CI) or cumulative incidence of the event with EVSTAT 2
+    competing (``kind='CIF'``, Aalen-Johansen, log-log CI). ``N_CENSORED`` marks where censor ticks go."""
     data = adtte[(adtte["PARAMCD"] == paramcd) & (adtte["ANL01FL"] == "Y")]
-    rows = []
+    frames = []
     for group, part in data.groupby(by, sort=True):
         time = part["AVAL"].astype(float).to_numpy()
-        rows.append({"ANALYSIS_GROUP": str(group), "TIME": 0.0, "ESTIMATE": 1.0 if kind == "KM" else 0.0})
+        status = part["EVSTAT"].astype(int).to_numpy()
+        grid = np.unique(time)
+        censored = np.array([int(((time == t) & (status == 0)).sum()) for t in grid])
+        events = np.array([int(((time == t) & (status == 1)).sum()) for t in grid])
         if kind == "KM":
-            table = kaplan_meier(time, (part["EVSTAT"] == 1).astype(int).to_numpy())
-            table = table[table["n_event"] > 0]
-            rows += [{"ANALYSIS_GROUP": str(group), "TIME": float(t), "ESTIMATE": float(s)}
-                     for t, s in zip(table["time"], table["survival"], strict=True)]
-        elif (part["EVSTAT"] > 0).any():
-            table = cumulative_incidence(time, part["EVSTAT"].astype(int).to_numpy(), cause=1)
-            rows += [{"ANALYSIS_GROUP": str(group), "TIME": float(t), "ESTIMATE": float(e)}
-                     for t, e in zip(table["time"], table["estimate"], strict=True)]
-        rows.append({"ANALYSIS_GROUP": str(group), "TIME": float(time.max()) if len(time) else 0.0,
-                     "ESTIMATE": rows[-1]["ESTIMATE"]})
-    frame = pd.DataFrame(rows, columns=["ANALYSIS_GROUP", "TIME", "ESTIMATE"])
+            table = kaplan_meier(time, (status == 1).astype(int))
+            estimate, low, high = table["survival"], table["lower"], table["upper"]
+            start = (1.0, 1.0, 1.0)
+        else:
+            table = cif_at(cumulative_incidence(time, status, cause=1), list(grid)) if (status > 0).any() else \
+                pd.DataFrame({"estimate": np.zeros(len(grid)), "conf_low": np.nan, "conf_high": np.nan})
+            estimate, low, high = table["estimate"], table["conf_low"], table["conf_high"]
+            start = (0.0, 0.0, 0.0)
+        frames.append(pd.DataFrame({"ANALYSIS_GROUP": str(group), "TIME": [0.0, *grid.tolist()],
+                                    "ESTIMATE": [start[0], *np.asarray(estimate, dtype=float).tolist()],
+                                    "LOWER": [start[1], *np.asarray(low, dtype=float).tolist()],
+                                    "UPPER": [start[2], *np.asarray(high, dtype=float).tolist()],
+                                    "N_EVENT": [0, *events.tolist()], "N_CENSORED": [0, *censored.tolist()]}))
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(CURVE_COLUMNS[3:]))
+    frame = frame.astype({"N_EVENT": "int64", "N_CENSORED": "int64"})
     return frame.assign(STUDYID=study, PARAMCD=paramcd, KIND=kind)[list(CURVE_COLUMNS)]
+
+
+def at_risk_days(max_day: float, landmark: int = LANDMARK_DAY) -> list[int]:
+    """Times for the numbers at risk: every 90 days up to the landmark, then every 180 to the end of
+    follow-up, so the table spans what the curve shows."""
+    days = [day for day in range(0, landmark, 90) if landmark - day >= 45] + [landmark]
+    day = landmark + 180
+    while day <= max_day:
+        days.append(day)
+        day += 180
+    return days
 
 
 def numbers_at_risk(study: str, adtte: pd.DataFrame, paramcd: str, times: list[int], by: str = "ARMCD") -> pd.DataFrame:
@@ -47,54 +73,75 @@ def numbers_at_risk(study: str, adtte: pd.DataFrame, paramcd: str, times: list[i
     return pd.DataFrame(rows, columns=list(AT_RISK_COLUMNS))
 
 
-def curve_svg(points: pd.DataFrame, at_risk: pd.DataFrame, title: str, y_label: str, max_day: int = 365) -> str:
-    """A step plot, one line per group, x in days, y from 0 to 1, numbers at risk under the axis."""
-    width, height, left, top, plot_w, plot_h = 640, 330, 70, 30, 540, 200
+def curve_figure(points: pd.DataFrame, at_risk: pd.DataFrame, title: str, y_label: str):
+    """A matplotlib Figure: one step line per group over the whole follow-up, its 95% confidence band,
+    censoring ticks, a legend with each group's N, a dotted line at the day-365 landmark, and the numbers
+    at risk in a table under the axis."""
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
     groups = sorted(points["ANALYSIS_GROUP"].unique()) if not points.empty else []
-
-    def x(day: float) -> float:
-        return left + plot_w * min(day, max_day) / max_day
-
-    def y(value: float) -> float:
-        return top + plot_h * (1 - value)
-
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + 18 * len(groups)}" '
-             f'role="img" aria-label="{escape(title)}" class="curve">',
-             f'<text x="{left}" y="18" font-weight="bold">{escape(title)}</text>',
-             f'<line x1="{left}" y1="{top + plot_h}" x2="{left + plot_w}" y2="{top + plot_h}" stroke="#333"/>',
-             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#333"/>']
-    for tick in np.linspace(0, 1, 6):
-        parts.append(f'<text x="{left - 8}" y="{y(tick) + 4:.1f}" text-anchor="end" font-size="11">{tick:.1f}</text>')
-        parts.append(f'<line x1="{left}" y1="{y(tick):.1f}" x2="{left + plot_w}" y2="{y(tick):.1f}" stroke="#eee"/>')
-    ticks = sorted(at_risk["TIME"].unique()) if not at_risk.empty else [0, max_day]
-    for tick in ticks:
-        parts.append(f'<text x="{x(tick):.1f}" y="{top + plot_h + 16}" text-anchor="middle" font-size="11">{tick}</text>')
-    parts.append(f'<text x="{left + plot_w / 2}" y="{top + plot_h + 32}" text-anchor="middle" font-size="11">'
-                 f'days from time origin</text>')
-    parts.append(f'<text x="14" y="{top + plot_h / 2}" font-size="11" transform="rotate(-90 14 {top + plot_h / 2})" '
-                 f'text-anchor="middle">{escape(y_label)}</text>')
+    ticks = sorted(at_risk["TIME"].unique()) if not at_risk.empty else [0, LANDMARK_DAY]
+    end = max([float(points["TIME"].max()) if not points.empty else 0.0, float(ticks[-1]), 1.0])
+    figure = Figure(figsize=(6.8, 3.3 + 0.22 * len(groups)), layout="constrained")
+    axes, table_axes = figure.subplots(2, 1, height_ratios=[4, 0.55 + 0.3 * len(groups)], sharex=True)
     for i, group in enumerate(groups):
         colour = _COLOURS[i % len(_COLOURS)]
         line = points[points["ANALYSIS_GROUP"] == group].sort_values("TIME", kind="stable")
-        path, previous = [], None
-        for t, e in zip(line["TIME"], line["ESTIMATE"], strict=True):
-            if t > max_day:
-                t = max_day
-            if previous is None:
-                path.append(f"M{x(t):.1f},{y(e):.1f}")
-            else:
-                path.append(f"H{x(t):.1f}V{y(e):.1f}")
-            previous = e
-        parts.append(f'<path d="{"".join(path)}" fill="none" stroke="{colour}" stroke-width="2"/>')
-        label_y = top + plot_h + 52 + 18 * i
-        parts.append(f'<text x="{left - 8}" y="{label_y}" text-anchor="end" font-size="11" fill="{colour}">'
-                     f'{escape(group)}</text>')
-        for _, row in at_risk[at_risk["ANALYSIS_GROUP"] == group].iterrows():
-            parts.append(f'<text x="{x(row["TIME"]):.1f}" y="{label_y}" text-anchor="middle" font-size="11">'
-                         f'{int(row["AT_RISK"])}</text>')
-    parts.append(f'<text x="{left}" y="{top + plot_h + 44}" font-size="10" fill="#555">number at risk</text>')
-    parts.append("</svg>")
-    return "".join(parts)
+        n = int(at_risk.loc[(at_risk["ANALYSIS_GROUP"] == group) & (at_risk["TIME"] == 0), "AT_RISK"].sum())
+        x, y = line["TIME"].to_numpy(dtype=float), line["ESTIMATE"].to_numpy(dtype=float)
+        # the step holds its height to the end of follow-up (the last censoring), where the data end
+        axes.step(x, y, where="post", color=colour, linewidth=1.8, label=f"{group} (N={n})", gid=f"curve-{group}")
+        band = line[["LOWER", "UPPER"]].to_numpy(dtype=float)
+        axes.fill_between(x, band[:, 0], band[:, 1], step="post", color=colour, alpha=0.15, linewidth=0,
+                          gid=f"band-{group}")
+        marks = line[line["N_CENSORED"] > 0]
+        axes.plot(marks["TIME"], marks["ESTIMATE"], linestyle="none", marker="|", markersize=7, color=colour,
+                  gid=f"censored-{group}")
+        for tick in ticks:
+            count = at_risk.loc[(at_risk["ANALYSIS_GROUP"] == group) & (at_risk["TIME"] == tick), "AT_RISK"]
+            table_axes.text(tick, len(groups) - 1 - i, str(int(count.iloc[0])) if len(count) else "",
+                            ha="center", va="center", fontsize=8, color=colour)
+    axes.axvline(LANDMARK_DAY, color="#999999", linestyle=":", linewidth=1)
+    axes.set_ylim(-0.02, 1.02)
+    axes.set_xlim(0, end * 1.02)
+    axes.set_ylabel(y_label)
+    axes.set_title(title, fontsize=10, loc="left")
+    axes.grid(axis="y", color="#eeeeee")
+    if groups:
+        handles, _ = axes.get_legend_handles_labels()
+        censor = Line2D([], [], linestyle="none", marker="|", markersize=7, color="#555555", label="censored")
+        axes.legend(handles=[*handles, censor], loc="best", fontsize=8, frameon=False)
+    table_axes.set_ylim(-0.6, max(len(groups), 1) - 0.4)
+    table_axes.set_yticks(range(len(groups)), [str(g) for g in reversed(groups)], fontsize=8)
+    table_axes.set_xticks(ticks, [str(t) for t in ticks], fontsize=8)
+    table_axes.set_xlabel("days from time origin", fontsize=8)
+    table_axes.set_title("number at risk", fontsize=8, loc="left")
+    for side in ("top", "right", "left"):
+        table_axes.spines[side].set_visible(False)
+    table_axes.tick_params(axis="y", length=0, pad=16)
+    return figure
+
+
+def curve_svg(points: pd.DataFrame, at_risk: pd.DataFrame, title: str, y_label: str) -> str:
+    """The figure as an inline ``<svg>`` element: text stays text, ids are stable across runs."""
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "dli-etl"}):
+        curve_figure(points, at_risk, title, y_label).savefig(buffer, format="svg", metadata={"Date": None})
+    svg = buffer.getvalue()
+    svg = svg[svg.index("<svg"):]
+    # matplotlib's Dublin Core block says only "made by matplotlib"; it is dropped with its namespaces
+    svg = re.sub(r"\s*<metadata>.*?</metadata>", "", svg, count=1, flags=re.S)
+    svg = re.sub(r'\s+xmlns:(?:dc|cc|rdf)="[^"]*"', "", svg)
+    # the page scales it; the title is the accessible name
+    svg = re.sub(r'<svg ([^>]*?)width="[^"]*" height="[^"]*"', r'<svg \1', svg, count=1)
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{_attribute(title)}" class="curve" ', 1)
+
+
+def _attribute(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
 
 
 # (PARAMCD, kind, title, y label) per study: the curves the report shows
@@ -106,7 +153,6 @@ REPORT_CURVES = {
                ("DFS", "KM", "Study B: disease-free survival from CR", "probability"),
                ("NRM", "CIF", "Study B: non-relapse mortality (relapse competing)", "cumulative incidence")),
 }
-AT_RISK_DAYS = [0, 90, 180, 270, 365]
 
 
 def study_curves(adams: dict[str, dict[str, pd.DataFrame]]) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
@@ -118,7 +164,7 @@ def study_curves(adams: dict[str, dict[str, pd.DataFrame]]) -> tuple[pd.DataFram
         adtte = adams[study]["adtte"]
         for paramcd, kind, title, y_label in specs:
             p = curve_points(study, adtte, paramcd, kind)
-            r = numbers_at_risk(study, adtte, paramcd, AT_RISK_DAYS)
+            r = numbers_at_risk(study, adtte, paramcd, at_risk_days(float(p["TIME"].max()) if not p.empty else 0.0))
             points.append(p)
             risks.append(r)
             figures.append({"title": title, "svg": curve_svg(p, r, title, y_label)})
