@@ -229,7 +229,7 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
         choice = pending.drop_duplicates("query_id", keep="last").set_index("query_id") if not pending.empty else None
     # info findings (e.g. documented sponsor CT extensions) are notes for the standards team, not site queries
     current = findings[findings["severity"] != "info"].drop_duplicates("finding_id").set_index("finding_id")
-    for column in ("expected", "detail", "root_finding_id"):
+    for column in ("rule_id", "expected", "detail", "root_finding_id"):
         if column not in current.columns:
             current[column] = ""
     root = current["root_finding_id"].fillna("")

@@ -80,11 +80,13 @@ def test_accounting_balances_in_the_published_files(corpus):
 
 def test_nothing_is_written_outside_the_output_folder(corpus):
     root = corpus["root"]
-    named = list(root.parent.rglob("*PWNED*"))
-    # the unknown site's queries go to a workbook named from the sanitised id, inside the release
-    assert named and all(p.is_relative_to(root / "out" / "runs") for p in named)
-    assert [p.name for p in named] == ["DLIPRO_x_PWNED_queries.xlsx"]
+    # an unknown SiteRef is the data manager's to resolve (profile or export): its query goes to the data
+    # manager's workbook, never to a workbook named after the hostile id, and nothing lands outside
+    assert not list(root.parent.rglob("*PWNED*"))
     assert not [p for p in (root / "out").rglob("*") if ".." in p.name or "/" in p.name]
+    manager = next((root / "out" / "runs").rglob("DLIPRO_data_manager_queries.xlsx"))
+    rows = list(load_workbook(manager)["Queries"].iter_rows(min_row=2, values_only=True))
+    assert any(str(r[8]).startswith("ODM-SITE-UNKNOWN: SiteRef 'x/../../PWNED'") for r in rows)
 
 
 def test_every_site_workbook_opens_and_holds_no_formula(corpus):

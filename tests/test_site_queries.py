@@ -209,3 +209,11 @@ def test_a_curve_keeps_events_after_the_landmark_at_their_own_time():
     svg = curve_svg(points, at_risk, "OS", "probability")
     assert svg.startswith("<svg") and 'id="curve-A"' in svg and 'id="band-A"' in svg
     assert "http" not in svg.replace("http://www.w3.org", "")  # nothing fetched from anywhere
+
+
+def test_a_site_id_from_a_file_never_names_a_path(tmp_path: Path):
+    found = [Finding("MRD-IMPOSSIBLE", "DLIPRO", "x/../../PWNED", "01-001", "mrd", "mrd_result", "130%",
+                     src_file="DLIPRO/sites/S01/a.xlsx", src_locator="MRD!F2")]
+    queries, _ = update_queries(empty_queries(), findings_frame(found), pd.DataFrame(), "r1")
+    [path] = write_triage_workbooks(queries, tmp_path / "triage")
+    assert path.is_relative_to(tmp_path / "triage") and path.name == "DLIPRO_x_PWNED_queries.xlsx"

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The report is tested in a real headless browser (tests/test_browser.py): Playwright drives Debian's
+# chromium, so no browser is downloaded at test time. Install the package when it is missing.
+set -euo pipefail
+if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+echo "installing chromium (for the report's browser tests) ..." >&2
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
