@@ -1,8 +1,8 @@
 """Asset checks. Error-level checks are blocking: an asset that fails one is stored, but nothing
 downstream materializes from it (in the same run, or later through automation). Warnings never block.
 
-The checks run inside their asset's step (declared as ``check_specs``) because the assets are
-partitioned: a separate check would load every partition of the asset, not the one just written."""
+The checks run inside their asset's step (declared as ``check_specs``): for a site partition, a separate
+check would load every partition of the asset, not the one just written."""
 
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetKey, MetadataValue
@@ -123,17 +123,18 @@ CHECKS = {
 }
 
 
-def check_specs(asset_name: str) -> list[AssetCheckSpec]:
-    """The check specs an asset declares."""
-    return [AssetCheckSpec(name=fn.__name__, asset=AssetKey(asset_name), blocking=blocking, description=description)
+def check_specs(study: str, asset_name: str) -> list[AssetCheckSpec]:
+    """The check specs the study's asset declares."""
+    return [AssetCheckSpec(name=fn.__name__, asset=AssetKey([study, asset_name]), blocking=blocking,
+                           description=description)
             for fn, blocking, description in CHECKS[asset_name]]
 
 
-def run_checks(asset_name: str, value) -> list[AssetCheckResult]:
-    """Every check of ``asset_name`` on the value the asset just produced."""
+def run_checks(study: str, asset_name: str, value) -> list[AssetCheckResult]:
+    """Every check of the study's ``asset_name`` on the value the asset just produced."""
     results = []
     for fn, _, _ in CHECKS[asset_name]:
         result = fn(value)
-        results.append(AssetCheckResult(check_name=fn.__name__, asset_key=AssetKey(asset_name), passed=result.passed,
-                                        severity=result.severity, metadata=result.metadata))
+        results.append(AssetCheckResult(check_name=fn.__name__, asset_key=AssetKey([study, asset_name]),
+                                        passed=result.passed, severity=result.severity, metadata=result.metadata))
     return results

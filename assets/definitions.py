@@ -1,23 +1,27 @@
-"""Everything Dagster loads: assets, checks, jobs, the sensors and schedule, resources and the IO manager."""
+"""Everything Dagster loads: each study's assets and checks, the release, jobs, the sensors and schedule,
+resources and the IO manager."""
 
 from pathlib import Path
 
-from dagster import Definitions, FilesystemIOManager
+from dagster import Definitions
+
+from dli_etl.pipeline import STUDIES
 
 from .automation import (
+    INGEST_JOBS,
+    ROLLUP_JOBS,
     daily_full_rebuild,
-    ingest_sites_job,
     landing_files,
     publish_job,
-    study_rollup_job,
     study_rollups,
 )
 from .publishing import published
 from .resources import DliEtlPaths
-from .study_assets import adam, harmonized, sdtm, source_files
+from .storage import PickleIOManager
+from .study_assets import study_assets
 
-ALL_ASSETS = [source_files, harmonized, sdtm, adam, published]
-JOBS = [ingest_sites_job, study_rollup_job, publish_job]
+ALL_ASSETS = [*(a for study in STUDIES for a in study_assets(study)), published]
+JOBS = [*INGEST_JOBS.values(), *ROLLUP_JOBS.values(), publish_job]
 
 
 def build_definitions(paths: DliEtlPaths | None = None) -> Definitions:
@@ -27,13 +31,13 @@ def build_definitions(paths: DliEtlPaths | None = None) -> Definitions:
     return Definitions(
         assets=ALL_ASSETS,
         jobs=JOBS,
-        sensors=[landing_files, study_rollups],
+        sensors=[landing_files, study_rollups(ALL_ASSETS)],
         schedules=[daily_full_rebuild],
-        resources={"paths": paths, "io_manager": FilesystemIOManager(base_dir=str(storage))},
+        resources={"paths": paths, "io_manager": PickleIOManager(base_dir=str(storage))},
     )
 
 
 def job_from_environment(name: str):
     """A job resolved with paths from ``DLI_*`` variables: what the multiprocess executor's worker processes
-    rebuild (``build_reconstructable_job("dli_etl.assets.definitions", "job_from_environment", ("ingest_sites",))``)."""
+    rebuild (``build_reconstructable_job("dli_etl.assets.definitions", "job_from_environment", ("ingest_sites_DLIPRO",))``)."""
     return build_definitions().resolve_job_def(name)

@@ -1,25 +1,23 @@
-"""Partitions: study (static) x site (dynamic). A site folder that appears in the landing area becomes a
-new ``site`` partition through the landing sensor, with no code change."""
+"""Partitions: each study has its own dynamic set of site partitions, so a partition exists only for a
+site the study really has (``DLIPRO``: EDC and S01..S06; ``DLIPLX``: JLU), never the cross product of
+studies and sites. A site folder that appears in a study's landing area becomes a new partition of that
+study through the landing sensor, with no code change and no reload.
 
-import warnings
+Dagster supports no custom partition mapping, so the study level is an asset per study (``DLIPRO/harmonized``)
+that reads every site partition of its own study's ``source_files``."""
 
-from dagster import (
-    BetaWarning,
-    DynamicPartitionsDefinition,
-    MultiPartitionKey,
-    MultiPartitionsDefinition,
-    StaticPartitionsDefinition,
-)
+from dagster import AssetKey, DynamicPartitionsDefinition
 
 from dli_etl.pipeline import STUDIES
 
-# the study roll-up relies on MultiToSingleDimensionPartitionMapping, still marked beta in Dagster 1.13
-warnings.filterwarnings("ignore", category=BetaWarning, message=".*MultiToSingleDimensionPartitionMapping.*")
-
-study_partitions = StaticPartitionsDefinition(list(STUDIES))
-site_partitions = DynamicPartitionsDefinition(name="site")
-study_site_partitions = MultiPartitionsDefinition({"study": study_partitions, "site": site_partitions})
+SITE_PARTITIONS = {study: DynamicPartitionsDefinition(name=f"{study}_sites") for study in STUDIES}
 
 
-def study_site_key(study: str, site: str) -> MultiPartitionKey:
-    return MultiPartitionKey({"study": study, "site": site})
+def site_partitions(study: str) -> DynamicPartitionsDefinition:
+    """The site partitions of one study."""
+    return SITE_PARTITIONS[study]
+
+
+def study_asset_key(study: str, name: str) -> AssetKey:
+    """``DLIPRO/source_files``, ``DLIPLX/harmonized``: one asset per study and stage."""
+    return AssetKey([study, name])

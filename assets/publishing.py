@@ -3,18 +3,18 @@
 from dagster import AssetExecutionContext, AssetIn, AssetSelection, AutomationCondition, MetadataValue, asset
 
 from dli_etl import pipeline
-from dli_etl.harmonize.study import HarmonizeResult
 from dli_etl.ingest.apply_profile import combine_ingested
-from dli_etl.ingest.raw_form import IngestResult
 
-from .partition_inputs import by_partition
+from .partitions import study_asset_key
 from .resources import DliEtlPaths
+from .study_assets import STAGES
 
 # After a study's roll-up updated (the site files alone are not enough: their study must be rolled up
 # first), once nothing upstream is running; never from a study whose blocking check failed.
 PUBLISH = (
     AutomationCondition.any_deps_match(AutomationCondition.newly_updated())
-    .ignore(AssetSelection.assets("source_files")).since_last_handled()
+    .ignore(AssetSelection.assets(*(study_asset_key(s, "source_files") for s in pipeline.STUDIES)))
+    .since_last_handled()
     & ~AutomationCondition.any_deps_in_progress()
     & ~AutomationCondition.in_progress()
     & AutomationCondition.all_deps_blocking_checks_passed()
@@ -23,26 +23,24 @@ PUBLISH = (
 
 @asset(
     group_name="publish", compute_kind="sqlalchemy", automation_condition=PUBLISH,
-    # a study with no source yet has no partitions upstream: publish the studies that exist
-    ins={name: AssetIn(metadata={"allow_missing_partitions": True})
-         for name in ("source_files", "harmonized", "sdtm", "adam")},
+    # a study with no source yet has nothing upstream: publish the studies that exist
+    ins={f"{study}__{stage}": AssetIn(key=study_asset_key(study, stage), metadata={"allow_missing": True})
+         for study in pipeline.STUDIES for stage in STAGES},
     description="One release: Parquet, SQL warehouse tables (one transaction), findings workbook, HTML report, "
                 "triage workbooks and the run manifest, switched live atomically.",
 )
-def published(context: AssetExecutionContext, paths: DliEtlPaths, source_files: object, harmonized: object,
-              sdtm: object, adam: object) -> dict[str, object]:
-    source_files: dict[str, IngestResult] = by_partition(context, "source_files", source_files)
-    harmonized: dict[str, HarmonizeResult] = by_partition(context, "harmonized", harmonized)
-    sdtm: dict[str, pipeline.SdtmResult] = by_partition(context, "sdtm", sdtm)
-    adam: dict[str, dict] = by_partition(context, "adam", adam)
-    runs = []
+def published(context: AssetExecutionContext, paths: DliEtlPaths, **stages: object) -> dict[str, object]:
+    runs, adams = [], {}
     for study in pipeline.STUDIES:
-        if study not in harmonized or study not in sdtm:
+        source_files, harmonized, sdtm, adam = (stages[f"{study}__{stage}"] for stage in STAGES)
+        if harmonized is None or sdtm is None:
             continue
-        parts = [source_files[k] for k in sorted(source_files) if source_files[k].study == study]
-        runs.append(pipeline.study_run(combine_ingested(study, parts), harmonized[study], sdtm[study]))
+        parts = [source_files[k] for k in sorted(source_files or {})]
+        runs.append(pipeline.study_run(combine_ingested(study, parts), harmonized, sdtm))
+        if adam is not None:
+            adams[study] = adam
     state = pipeline.query_state(paths.landing(), paths.output(), paths.warehouse_url or None)
-    analysis = pipeline.analyse_adams({s: a for s, a in adam.items() if s in harmonized})
+    analysis = pipeline.analyse_adams(adams)
     summary = pipeline.write_outputs(runs, paths.output(), paths.landing(), paths.warehouse_url or None,
                                      run_id=context.run_id, state=state, analysis=analysis,
                                      allow_empty=paths.allow_empty, submission=paths.submission)

@@ -14,6 +14,8 @@ from dli_etl.site_profile import SiteProfile
 
 # the metadata key under which a site partition's materialization records the digest it read
 LANDING_DIGEST = "landing_digest"
+# the metadata key under which a study's harmonized materialization records the answered workbooks it applied
+RESPONSES_DIGEST = "responses_digest"
 
 def _digest(landing: Path, files: list[Path]) -> str:
     digest = hashlib.sha256()

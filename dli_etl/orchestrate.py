@@ -36,8 +36,9 @@ def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
     say = echo or (lambda _line: None)
     from dagster import DagsterInstance
 
+    from dli_etl.assets.automation import ingest_job_name, rollup_job_name
     from dli_etl.assets.definitions import build_definitions
-    from dli_etl.assets.partitions import site_partitions, study_site_key
+    from dli_etl.assets.partitions import site_partitions
     from dli_etl.assets.resources import DliEtlPaths
     from dli_etl.ingest.apply_profile import landing_sites
     from dli_etl.pipeline import STUDIES
@@ -65,15 +66,20 @@ def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
     published = None
     errors: list[str] = []
     with DagsterInstance.local_temp(tempdir=str(home)) as instance:
-        known = set(instance.get_dynamic_partitions(site_partitions.name))
-        instance.add_dynamic_partitions(site_partitions.name, sorted({site for _, site in sites} - known))
-        plan = [("ingest_sites", study_site_key(study, site)) for study, site in sites]
-        plan += [("study_rollup", study) for study in STUDIES if any(s == study for s, _ in sites)]
-        plan += [("publish", None)]
+        for study in STUDIES:
+            partitions = site_partitions(study)
+            known = set(instance.get_dynamic_partitions(partitions.name))
+            instance.add_dynamic_partitions(partitions.name, sorted({site for s, site in sites if s == study} - known))
+        # (job, its partition, the study, what the progress line names)
+        plan = [(ingest_job_name(study), site, study, f"ingest_sites {study}|{site}") for study, site in sites]
+        plan += [(rollup_job_name(study), None, study, f"study_rollup {study}")
+                 for study in STUDIES if any(s == study for s, _ in sites)]
+        plan += [("publish", None, None, "publish")]
         blocked: set[str] = set()  # studies with a failed site: not rolled up, nothing released
-        for number, (job_name, partition) in enumerate(plan, start=1):
-            if (job_name == "study_rollup" and partition in blocked) or (job_name == "publish" and blocked):
-                say(f"[{number}/{len(plan)}] {job_name}{f' {partition}' if partition else ''}: skipped, "
+        for number, (job_name, partition, study, label) in enumerate(plan, start=1):
+            rollup = job_name.startswith("study_rollup")
+            if (rollup and study in blocked) or (job_name == "publish" and blocked):
+                say(f"[{number}/{len(plan)}] {label}: skipped, "
                     f"a site of {', '.join(sorted(blocked))} failed (the live release stays as it is)")
                 continue
             started = time.perf_counter()
@@ -89,14 +95,14 @@ def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
                 while error is not None and error.cause is not None:
                     error = error.cause  # Dagster wraps the asset's own exception: say that one
                 message = (error.message.strip().splitlines() or [""])[-1] if error is not None else "failed"
-                errors.append(f"{job_name}{f' [{partition}]' if partition else ''}: {event.step_key}: {message}")
+                errors.append(f"{label}: {event.step_key}: {message}")
             run_id = result.run_id
-            say(f"[{number}/{len(plan)}] {job_name}{f' {partition}' if partition else ''}: "
+            say(f"[{number}/{len(plan)}] {label}: "
                 f"{'ok' if result.success else 'FAILED'} ({time.perf_counter() - started:.1f} s)")
             if job_name == "publish" and result.success:
                 published = result.output_for_node("published")
-            if not result.success and job_name == "ingest_sites":
-                blocked.add(partition.keys_by_dimension["study"])
+            if not result.success and job_name.startswith("ingest_sites"):
+                blocked.add(study)
             elif not result.success:
                 break
     return OrchestratedRun(not failed and published is not None, run_id, published, failed, checks, errors)

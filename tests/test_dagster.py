@@ -23,7 +23,6 @@ from dagster import (
 )
 from dli_etl.assets.automation import daily_full_rebuild, landing_files
 from dli_etl.assets.definitions import ALL_ASSETS, build_definitions
-from dli_etl.assets.partitions import study_site_key
 from dli_etl.assets.resources import DliEtlPaths
 
 from dli_etl.landing_watch import partition_digests
@@ -31,7 +30,11 @@ from dli_etl.orchestrate import materialize_all
 from dli_etl.pipeline import STUDIES
 
 REPO = Path(__file__).resolve().parents[1]
-ROLLUP = [AssetKey(k) for k in ("harmonized", "sdtm", "adam")]
+ROLLUP = ("harmonized", "sdtm", "adam")
+
+
+def key(study: str, stage: str) -> AssetKey:
+    return AssetKey([study, stage])
 
 
 @pytest.fixture(autouse=True)
@@ -53,15 +56,17 @@ def test_code_location_loads_partitions_jobs_sensors_schedule(monkeypatch, tmp_p
     monkeypatch.setenv("DLI_OUTPUT_DIR", str(tmp_path))
     defs = build_definitions()
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {"source_files", "harmonized", "sdtm", "adam",
-                                                                       "published"}
-    assert set(graph.get(AssetKey("source_files")).partitions_def.partition_dimension_names) == {"study", "site"}
-    assert graph.get(AssetKey("harmonized")).partitions_def.get_partition_keys() == ["DLIPRO", "DLIPLX"]
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} == {
+        f"{study}/{stage}" for study in STUDIES for stage in ("source_files", "harmonized", "sdtm", "adam")} | {"published"}
+    # each study has its own site partitions: only the pairs that exist, never DLIPLX x S01
+    assert graph.get(key("DLIPRO", "source_files")).partitions_def.name == "DLIPRO_sites"
+    assert graph.get(key("DLIPLX", "source_files")).partitions_def.name == "DLIPLX_sites"
+    assert graph.get(key("DLIPRO", "harmonized")).partitions_def is None
     checks = {(spec.asset_key.to_user_string(), spec.name): spec.blocking
               for asset in ALL_ASSETS for spec in asset.check_specs}
-    assert checks[("harmonized", "row_accounting_balanced")] and checks[("adam", "adam_schemas_pass")]
-    assert checks[("sdtm", "gx_suites_pass")] and not checks[("source_files", "files_readable")]
-    for job in ("ingest_sites", "study_rollup", "publish"):
+    assert checks[("DLIPRO/harmonized", "row_accounting_balanced")] and checks[("DLIPLX/adam", "adam_schemas_pass")]
+    assert checks[("DLIPRO/sdtm", "gx_suites_pass")] and not checks[("DLIPLX/source_files", "files_readable")]
+    for job in ("ingest_sites_DLIPRO", "ingest_sites_DLIPLX", "study_rollup_DLIPRO", "study_rollup_DLIPLX", "publish"):
         assert defs.resolve_job_def(job) is not None
     assert {defs.resolve_sensor_def(n).name for n in ("landing_files", "study_rollups")} == {"landing_files", "study_rollups"}
     assert defs.resolve_schedule_def("daily_full_rebuild").cron_schedule == "0 2 * * *"
@@ -89,11 +94,13 @@ def test_one_run_per_partition_then_the_release(deployed, run_defects):
     run = deployed["run"]
     assert run.success, run.failed_steps
     assert all(run.check_results.values()), {k: v for k, v in run.check_results.items() if not v}
-    assert any(k.startswith("source_files[S03|DLIPRO]") for k in run.check_results)
+    assert any(k.startswith("DLIPRO/source_files[S03]") for k in run.check_results)
     with DagsterInstance.local_temp(tempdir=str(deployed["out"] / ".dagster_home")) as instance:
         runs = instance.get_runs()
         assert len(runs) == 7 + 1 + 2 + 1  # DLIPRO EDC + 6 sites, DLIPLX JLU; two studies; the release
-        event = instance.get_latest_materialization_event(AssetKey("harmonized"))
+        assert instance.get_dynamic_partitions("DLIPRO_sites") == ["EDC", "S01", "S02", "S03", "S04", "S05", "S06"]
+        assert instance.get_dynamic_partitions("DLIPLX_sites") == ["JLU"]
+        event = instance.get_latest_materialization_event(key("DLIPRO", "harmonized"))
         metadata = event.asset_materialization.metadata
         assert metadata["rows_in"].value == metadata["rows_curated"].value + metadata["rows_held_back"].value
         assert metadata["values_read"].value > metadata["values_nulled"].value > 0
@@ -106,11 +113,11 @@ def test_one_run_per_partition_then_the_release(deployed, run_defects):
     assert (deployed["out"] / "report" / "dq_report.html").exists()
 
 
-def _materialized(instance, key: str) -> dict[str, int]:
+def _materialized(instance, asset: AssetKey) -> dict[str, int]:
     """How many times each partition of an asset was materialized."""
     from dagster import AssetRecordsFilter
 
-    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=AssetKey(key)), limit=1000).records
+    records = instance.fetch_materializations(AssetRecordsFilter(asset_key=asset), limit=1000).records
     counts: dict[str, int] = {}
     for record in records:
         partition = record.partition_key or ""
@@ -128,7 +135,9 @@ def test_sensor_runs_only_changed_sites_and_automation_rolls_up_one_study(deploy
         assert len(json.loads(first.cursor)["sites"]) == 8
         baseline = evaluate_automation_conditions(defs=defs, instance=instance)
         assert baseline.total_requested == 0  # everything is up to date after the initial runs
-        before = {k: _materialized(instance, k) for k in ("source_files", "harmonized", "published")}
+        watched = {"sites": key("DLIPRO", "source_files"), "pro": key("DLIPRO", "harmonized"),
+                   "plx": key("DLIPLX", "harmonized")}
+        before = {name: _materialized(instance, asset) for name, asset in watched.items()}
 
         # a touch is not a change; a re-sent S03 workbook and a new site folder are
         s03 = next((landing / "DLIPRO" / "sites" / "S03").glob("*.xlsx"))
@@ -140,31 +149,31 @@ def test_sensor_runs_only_changed_sites_and_automation_rolls_up_one_study(deploy
         new_site.mkdir()
         shutil.copy(next((landing / "DLIPRO" / "sites" / "S01").glob("*.xlsx")), new_site / "DLIPRO_S07_local_labs.xlsx")
         tick = landing_files(build_sensor_context(instance=instance, cursor=first.cursor, resources={"paths": paths}))
-        requested = sorted(r.partition_key for r in tick.run_requests)
-        assert requested == ["S03|DLIPRO", "S07|DLIPRO"]
-        assert [r.partition_keys for r in tick.dynamic_partitions_requests] == [["S07"]]
+        requested = sorted((r.job_name, r.partition_key) for r in tick.run_requests)
+        assert requested == [("ingest_sites_DLIPRO", "S03"), ("ingest_sites_DLIPRO", "S07")]
+        assert [(r.partitions_def_name, r.partition_keys) for r in tick.dynamic_partitions_requests] == [
+            ("DLIPRO_sites", ["S07"])]  # a partition of DLIPRO only
         assert json.loads(tick.cursor)["sites"]["DLIPRO|S03"] != json.loads(first.cursor)["sites"]["DLIPRO|S03"]
-        instance.add_dynamic_partitions("site", ["S07"])  # what the daemon does with the request
+        instance.add_dynamic_partitions("DLIPRO_sites", ["S07"])  # what the daemon does with the request
         for request in tick.run_requests:
-            assert defs.resolve_job_def("ingest_sites").execute_in_process(
+            assert defs.resolve_job_def(request.job_name).execute_in_process(
                 instance=instance, partition_key=request.partition_key).success
 
         rollup = evaluate_automation_conditions(defs=defs, instance=instance, cursor=baseline.cursor)
-        for key in ROLLUP:
-            assert rollup.get_requested_partitions(key) == {"DLIPRO"}, key
+        for stage in ROLLUP:
+            assert rollup.get_num_requested(key("DLIPRO", stage)) == 1, stage
+            assert rollup.get_num_requested(key("DLIPLX", stage)) == 0, stage
         assert rollup.get_num_requested(AssetKey("published")) == 0  # waits for the study run
-        assert defs.resolve_job_def("study_rollup").execute_in_process(instance=instance, partition_key="DLIPRO").success
+        assert defs.resolve_job_def("study_rollup_DLIPRO").execute_in_process(instance=instance).success
         release = evaluate_automation_conditions(defs=defs, instance=instance, cursor=rollup.cursor)
         assert release.get_num_requested(AssetKey("published")) == 1
-        assert release.get_num_requested(AssetKey("harmonized")) == 0
+        assert release.get_num_requested(key("DLIPRO", "harmonized")) == 0
 
-        after = {k: _materialized(instance, k) for k in ("source_files", "harmonized")}
-        changed = {p for p in after["source_files"] if after["source_files"][p] != before["source_files"].get(p, 0)}
-        assert changed == {"S03|DLIPRO", "S07|DLIPRO"}  # no other site was read again
-        assert after["harmonized"]["DLIPRO"] == before["harmonized"]["DLIPRO"] + 1
-        assert after["harmonized"]["DLIPLX"] == before["harmonized"]["DLIPLX"]  # the other study did not run
-        s07 = instance.get_latest_materialization_event(AssetKey("source_files")).asset_materialization
-        assert s07 is not None
+        after = {name: _materialized(instance, asset) for name, asset in watched.items()}
+        changed = {p for p in after["sites"] if after["sites"][p] != before["sites"].get(p, 0)}
+        assert changed == {"S03", "S07"}  # no other site was read again
+        assert sum(after["pro"].values()) == sum(before["pro"].values()) + 1
+        assert after["plx"] == before["plx"]  # the other study did not run
 
 
 def test_a_new_instance_reads_every_site_and_a_changed_file_is_read_again_without_a_cursor(deployed, tmp_path):
@@ -174,8 +183,8 @@ def test_a_new_instance_reads_every_site_and_a_changed_file_is_read_again_withou
     sites = partition_digests(deployed["landing"], STUDIES, paths.profiles())  # an earlier test may add S07
     with DagsterInstance.ephemeral() as fresh:
         first = landing_files(build_sensor_context(instance=fresh, resources={"paths": paths}))
-    assert sorted(r.partition_key for r in first.run_requests) == sorted(
-        str(study_site_key(*key.split("|"))) for key in sites)
+    assert sorted(f"{r.job_name.removeprefix('ingest_sites_')}|{r.partition_key}" for r in first.run_requests) == \
+        sorted(sites)
     landing = tmp_path / "landing"
     shutil.copytree(deployed["landing"], landing)
     jlu = next((landing / "DLIPLX" / "sites" / "JLU").glob("*.xlsx"))
@@ -183,7 +192,7 @@ def test_a_new_instance_reads_every_site_and_a_changed_file_is_read_again_withou
     changed = DliEtlPaths(landing_dir=str(landing), output_dir=paths.output_dir, expectations=False, data_docs=False)
     with DagsterInstance.local_temp(tempdir=str(deployed["out"] / ".dagster_home")) as instance:
         tick = landing_files(build_sensor_context(instance=instance, resources={"paths": changed}))
-    assert [r.partition_key for r in tick.run_requests] == ["JLU|DLIPLX"]
+    assert [(r.job_name, r.partition_key) for r in tick.run_requests] == [("ingest_sites_DLIPLX", "JLU")]
 
 
 def test_answered_query_workbooks_re_harmonize_their_study(deployed, tmp_path):
@@ -196,7 +205,14 @@ def test_answered_query_workbooks_re_harmonize_their_study(deployed, tmp_path):
         answers.mkdir(exist_ok=True)
         shutil.copy(workbook, answers / workbook.name)
         tick = landing_files(build_sensor_context(instance=instance, cursor=first.cursor, resources={"paths": paths}))
-    assert [(r.job_name, r.partition_key) for r in tick.run_requests] == [("study_rollup", "DLIPLX")]
+        # without a cursor too: no roll-up has applied these answers yet
+        fresh = landing_files(build_sensor_context(instance=instance, resources={"paths": paths}))
+        assert [r.job_name for r in fresh.run_requests] == ["study_rollup_DLIPLX"]
+        # once the roll-up ran, it recorded what it applied: a sensor without a cursor starts quiet
+        assert build_definitions(paths).resolve_job_def("study_rollup_DLIPLX").execute_in_process(instance=instance).success
+        quiet = landing_files(build_sensor_context(instance=instance, resources={"paths": paths}))
+        assert quiet.run_requests == []
+    assert [(r.job_name, r.partition_key) for r in tick.run_requests] == [("study_rollup_DLIPLX", None)]
     assert tick.run_requests[0].tags["dli_etl/trigger"] == "query_responses"
 
 
@@ -208,8 +224,9 @@ def test_daily_schedule_requests_every_known_site(deployed):
             instance=instance, resources={"paths": deployed["paths"]},
             scheduled_execution_time=datetime(2026, 11, 24, 2, tzinfo=UTC)) as context:
         requests = daily_full_rebuild(context)
-    keys = sorted(r.partition_key for r in requests)
-    assert "EDC|DLIPRO" in keys and "JLU|DLIPLX" in keys and len(keys) == len(set(keys)) >= 8
+    keys = sorted((r.job_name, r.partition_key) for r in requests)
+    assert ("ingest_sites_DLIPRO", "EDC") in keys and ("ingest_sites_DLIPLX", "JLU") in keys
+    assert len(keys) == len(set(keys)) >= 8
     assert all(r.run_key.startswith("daily:2026-11-24:") for r in requests)
 
 
@@ -221,16 +238,16 @@ def test_blocking_check_stops_downstream_and_warning_does_not(generated_clean, t
     paths = DliEtlPaths(landing_dir=str(landing), output_dir=str(tmp_path / "out"), expectations=False, data_docs=False)
     defs = build_definitions(paths)
     with DagsterInstance.ephemeral() as instance:
-        instance.add_dynamic_partitions("site", ["EDC", "JLU", "S01", "S02", "S03", "S04", "S05", "S06"])
-        warned = defs.resolve_job_def("ingest_sites").execute_in_process(
-            instance=instance, partition_key=study_site_key("DLIPLX", "JLU"), raise_on_error=False)
+        instance.add_dynamic_partitions("DLIPLX_sites", ["JLU"])
+        warned = defs.resolve_job_def("ingest_sites_DLIPLX").execute_in_process(
+            instance=instance, partition_key="JLU", raise_on_error=False)
         assert warned.success
         readable = [e for e in warned.get_asset_check_evaluations() if e.check_name == "files_readable"]
         assert len(readable) == 1 and not readable[0].passed
-        rollup = defs.resolve_job_def("study_rollup").execute_in_process(instance=instance, partition_key="DLIPLX",
-                                                                         raise_on_error=False)
+        rollup = defs.resolve_job_def("study_rollup_DLIPLX").execute_in_process(instance=instance, raise_on_error=False)
         assert rollup.success  # the warning let harmonized, sdtm and adam run
-        assert {e.asset_key.to_user_string() for e in rollup.get_asset_materialization_events()} == {"harmonized", "sdtm", "adam"}
+        assert {e.asset_key.to_user_string() for e in rollup.get_asset_materialization_events()} == {
+            "DLIPLX/harmonized", "DLIPLX/sdtm", "DLIPLX/adam"}
 
         # a bug upstream that loses a row: rows in != curated + quarantined stops the study at harmonized
         from dli_etl import pipeline
@@ -243,10 +260,9 @@ def test_blocking_check_stops_downstream_and_warning_does_not(generated_clean, t
             return result
 
         monkeypatch.setattr(pipeline, "harmonize", losing_a_row)
-        stopped = defs.resolve_job_def("study_rollup").execute_in_process(instance=instance, partition_key="DLIPLX",
-                                                                          raise_on_error=False)
+        stopped = defs.resolve_job_def("study_rollup_DLIPLX").execute_in_process(instance=instance, raise_on_error=False)
         assert not stopped.success
-        assert {e.asset_key.to_user_string() for e in stopped.get_asset_materialization_events()} == {"harmonized"}
+        assert {e.asset_key.to_user_string() for e in stopped.get_asset_materialization_events()} == {"DLIPLX/harmonized"}
         failed = {e.check_name: e.severity for e in stopped.get_asset_check_evaluations() if not e.passed}
         assert failed == {"row_accounting_balanced": AssetCheckSeverity.ERROR, "no_unreadable_files": AssetCheckSeverity.WARN}
         automation = evaluate_automation_conditions(defs=defs, instance=instance)
@@ -261,10 +277,10 @@ def test_blocking_check_stops_downstream_and_warning_does_not(generated_clean, t
             return {**domains, "dm": domains["dm"].iloc[1:]}, found
 
         monkeypatch.setattr(pipeline, "build_sdtm", losing_a_subject)
-        gated = defs.resolve_job_def("study_rollup").execute_in_process(instance=instance, partition_key="DLIPLX",
-                                                                        raise_on_error=False)
+        gated = defs.resolve_job_def("study_rollup_DLIPLX").execute_in_process(instance=instance, raise_on_error=False)
         assert not gated.success
-        assert {e.asset_key.to_user_string() for e in gated.get_asset_materialization_events()} == {"harmonized", "sdtm"}
+        assert {e.asset_key.to_user_string() for e in gated.get_asset_materialization_events()} == {
+            "DLIPLX/harmonized", "DLIPLX/sdtm"}
         failed = {e.check_name for e in gated.get_asset_check_evaluations() if not e.passed}
         assert "sdtm_keeps_every_record" in failed
 
@@ -277,14 +293,11 @@ def test_multiprocess_executor_runs_two_partitions_in_parallel(generated_clean, 
     with DagsterInstance.local_temp(tempdir=str(tmp_path / "home")) as instance:
         # built inside the instance context: Dagster resolves definitions against the current instance
         job = build_reconstructable_job("dli_etl.assets.definitions", "job_from_environment",
-                                        reconstructable_args=("ingest_sites",))
-        instance.add_dynamic_partitions("site", ["S01", "S02"])
+                                        reconstructable_args=("ingest_sites_DLIPRO",))
+        instance.add_dynamic_partitions("DLIPRO_sites", ["S01", "S02"])
 
         def launch(site):
-            key = study_site_key("DLIPRO", site)
-            results[site] = execute_job(job, instance=instance, tags={"dagster/partition": str(key),
-                                                                      "dagster/partition/study": "DLIPRO",
-                                                                      "dagster/partition/site": site},
+            results[site] = execute_job(job, instance=instance, tags={"dagster/partition": site},
                                         run_config={"execution": {"config": {"multiprocess": {"max_concurrent": 2}}}})
 
         threads = [threading.Thread(target=launch, args=(site,)) for site in ("S01", "S02")]
@@ -297,14 +310,14 @@ def test_multiprocess_executor_runs_two_partitions_in_parallel(generated_clean, 
             assert result.success, site
             record = instance.get_run_record_by_id(result.run_id)
             windows.append((record.start_time, record.end_time))
-            assert instance.get_run_by_id(result.run_id).tags["dagster/partition"] == f"{site}|DLIPRO"
+            assert instance.get_run_by_id(result.run_id).tags["dagster/partition"] == site
             logs = instance.all_logs(result.run_id)
             # the step ran in a worker process of the multiprocess executor, not in the test process
             step_pids = {e.dagster_event.pid for e in logs
                          if e.dagster_event and e.dagster_event.event_type_value == "STEP_START"}
             assert step_pids and os.getpid() not in step_pids
             materialized = [e for e in logs if e.dagster_event and e.dagster_event.is_step_materialization]
-            assert [e.dagster_event.partition for e in materialized] == [f"{site}|DLIPRO"]
+            assert [e.dagster_event.partition for e in materialized] == [site]
     (a_start, a_end), (b_start, b_end) = windows
     assert a_start < b_end and b_start < a_end  # the two partitions' runs overlapped in time
 
@@ -343,4 +356,4 @@ def test_a_failed_site_partition_does_not_stop_the_other_sites(generated_clean, 
     assert any("study_rollup DLIPLX: ok" in line for line in progress)
     assert any("study_rollup DLIPRO: skipped" in line for line in progress)
     assert any("publish: skipped" in line for line in progress)
-    assert any(k.startswith("source_files[S04|DLIPRO]") for k in run.check_results)
+    assert any(k.startswith("DLIPRO/source_files[S04]") for k in run.check_results)
