@@ -444,6 +444,10 @@ def _write_workbook(rows: list[dict[str, str]], path: Path, title: str, language
     status.add(f"B2:B{max(ws.max_row, 2) + 200}")
     ws.freeze_panes = "A2"
     ws.auto_filter.ref = ws.dimensions
+    # printed for the ward round: landscape, the header row on every page
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.print_title_rows = "1:1"
     for i, (_, _, _, width) in enumerate(_WORKBOOK_COLUMNS):
         ws.column_dimensions[column_letter(i)].width = width
     sheet_name, lines = _HOW_TO_ANSWER[language]
