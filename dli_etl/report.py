@@ -175,6 +175,27 @@ def _endpoint_rows(endpoints: pd.DataFrame) -> list[tuple[str, list[dict]]]:
     return groups
 
 
+def rule_denominators(findings: pd.DataFrame, accounting: pd.DataFrame) -> pd.DataFrame:
+    """Per rule, as the OHDSI Data Quality Dashboard shows a check: the records it checked (every record
+    of the forms it fired on, in those studies) and the share that failed (distinct records with a
+    finding). Rules about files or SDTM/ADaM datasets, not form records, have no denominator here."""
+    columns = ["rule_id", "records_checked", "records_failing", "pct_failing"]
+    if findings.empty or accounting.empty:
+        return pd.DataFrame(columns=columns)
+    rows_in = accounting.groupby(["study", "form"])["rows_in"].sum()
+    on_records = findings[(findings["form"].fillna("") != "") & (findings["row_id"].fillna("") != "")]
+    out = []
+    for rule_id, part in on_records.groupby("rule_id"):
+        pairs = [p for p in part[["study", "form"]].drop_duplicates().itertuples(index=False, name=None) if p in rows_in]
+        checked = int(sum(rows_in[p] for p in pairs))
+        failing = int(part[part[["study", "form"]].apply(tuple, axis=1).isin(pairs)][["study", "row_id"]]
+                      .drop_duplicates().shape[0])
+        if checked:
+            out.append({"rule_id": rule_id, "records_checked": checked, "records_failing": failing,
+                        "pct_failing": round(100 * failing / checked, 2)})
+    return pd.DataFrame(out, columns=columns)
+
+
 def render_report(context: dict, path: Path) -> Path:
     """Render the HTML report from a summary context built by the pipeline."""
     findings: pd.DataFrame = context["findings"]
@@ -185,6 +206,8 @@ def render_report(context: dict, path: Path) -> Path:
     by_rule = (findings.groupby(["rule_id", "severity", "category"]).agg(count=("finding_id", "count"),
                                                                         example=("message", "first")).reset_index()
                .sort_values(["severity", "count"], ascending=[True, False]) if not findings.empty else pd.DataFrame())
+    if not by_rule.empty:
+        by_rule = by_rule.merge(rule_denominators(findings, accounting), on="rule_id", how="left")
     heat = pd.DataFrame()
     if not findings.empty:
         heat = findings.assign(where=findings["study"] + " " + findings["site"].fillna("")).pivot_table(

@@ -217,3 +217,17 @@ def test_a_site_id_from_a_file_never_names_a_path(tmp_path: Path):
     queries, _ = update_queries(empty_queries(), findings_frame(found), pd.DataFrame(), "r1")
     [path] = write_triage_workbooks(queries, tmp_path / "triage")
     assert path.is_relative_to(tmp_path / "triage") and path.name == "DLIPRO_x_PWNED_queries.xlsx"
+
+
+def test_each_rule_shows_its_denominator_as_the_dqd_does():
+    from dli_etl.report import rule_denominators
+
+    accounting = pd.DataFrame({"study": ["DLIPRO", "DLIPRO", "DLIPRO"], "site": ["S01", "S02", "S01"],
+                               "form": ["cbc", "cbc", "mrd"], "rows_in": [10, 30, 7]})
+    findings = pd.DataFrame({"rule_id": ["LAB-IMPLAUSIBLE"] * 3 + ["INGEST-FILE-UNREADABLE"],
+                             "study": "DLIPRO", "form": ["cbc", "cbc", "cbc", ""],
+                             "row_id": ["r1", "r1", "r2", ""], "field": ["wbc", "anc", "wbc", ""]})
+    table = rule_denominators(findings, accounting).set_index("rule_id")
+    # two records of 40 CBC records (both sites) fail: a record with two bad values counts once
+    assert table.loc["LAB-IMPLAUSIBLE"].tolist() == [40, 2, 5.0]
+    assert "INGEST-FILE-UNREADABLE" not in table.index  # about a file, not records
