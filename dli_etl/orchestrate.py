@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dli_etl.progress import progress_line
+
 
 @dataclass
 class OrchestratedRun:
@@ -79,8 +81,8 @@ def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
         for number, (job_name, partition, study, label) in enumerate(plan, start=1):
             rollup = job_name.startswith("study_rollup")
             if (rollup and study in blocked) or (job_name == "publish" and blocked):
-                say(f"[{number}/{len(plan)}] {label}: skipped, "
-                    f"a site of {', '.join(sorted(blocked))} failed (the live release stays as it is)")
+                say(progress_line(number, len(plan), f"{label}: skipped, "
+                    f"a site of {', '.join(sorted(blocked))} failed (the live release stays as it is)"))
                 continue
             started = time.perf_counter()
             result = defs.resolve_job_def(job_name).execute_in_process(
@@ -97,8 +99,8 @@ def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
                 message = (error.message.strip().splitlines() or [""])[-1] if error is not None else "failed"
                 errors.append(f"{label}: {event.step_key}: {message}")
             run_id = result.run_id
-            say(f"[{number}/{len(plan)}] {label}: "
-                f"{'ok' if result.success else 'FAILED'} ({time.perf_counter() - started:.1f} s)")
+            say(progress_line(number, len(plan), f"{label}: {'ok' if result.success else 'FAILED'} "
+                                                 f"({time.perf_counter() - started:.1f} s)"))
             if job_name == "publish" and result.success:
                 published = result.output_for_node("published")
             if not result.success and job_name.startswith("ingest_sites"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
@@ -24,6 +25,7 @@ from dli_etl.findings import empty_findings, findings_frame
 from dli_etl.harmonize.study import ACCOUNTING_COLUMNS, HarmonizeResult, harmonize_study
 from dli_etl.ingest.apply_profile import ingest_study
 from dli_etl.ingest.raw_form import IngestResult, SourceCoverage
+from dli_etl.progress import progress_line
 from dli_etl.publish import (
     RUN_ID_COLUMN,
     default_warehouse_url,
@@ -453,22 +455,32 @@ def run_pipeline(landing: Path, out: Path, warehouse_url: str | None = None, pro
     release has no source this run (otherwise ``PublishRefused`` and nothing changes). ``submission``:
     XPT + Define-XML per study ("study"), also pooled ("all"), or not at all ("none").
     """
-    say = echo or (lambda _msg: None)
+    echo = echo or (lambda _msg: None)
+    steps = len(STUDIES) * (3 if expectations else 2) + 1
+    done, started = 0, time.perf_counter()
+
+    def say(what: str) -> None:
+        nonlocal done, started
+        done += 1
+        echo(progress_line(done, steps, f"{what} ({time.perf_counter() - started:.1f} s)"))
+        started = time.perf_counter()
+
     check_landing(landing, out, allow_empty)
     profiles = load_profiles(profiles_dir)
     require_pseudonym_key(profiles)
     state = query_state(landing, out, warehouse_url)
     runs = []
     for study in STUDIES:
-        say(f"{study}: ingest")
         ingested = ingest(study, landing, profiles)
-        say(f"{study}: harmonize {len(ingested.forms)} raw forms from {len(ingested.files)} files")
+        say(f"{study}: ingest: {len(ingested.forms)} raw forms from {len(ingested.files)} files")
         harmonized = harmonize(ingested, state.accepted)
         sdtm = map_sdtm(harmonized)
+        say(f"{study}: harmonize and map to SDTM: {len(sdtm.domains)} domains")
         if expectations:
-            say(f"{study}: Great Expectations suites on {len(sdtm.domains)} SDTM tables")
             sdtm = check_expectations(study, sdtm, out, data_docs)
+            say(f"{study}: Great Expectations suites on {len(sdtm.domains)} SDTM tables")
         runs.append(study_run(ingested, harmonized, sdtm))
-    say("publish")
-    return write_outputs(runs, out, landing, warehouse_url, state=state, allow_empty=allow_empty,
-                         submission=submission)
+    summary = write_outputs(runs, out, landing, warehouse_url, state=state, allow_empty=allow_empty,
+                            submission=submission)
+    say("publish: report, Parquet, warehouse, triage workbooks")
+    return summary

@@ -231,3 +231,11 @@ def test_each_rule_shows_its_denominator_as_the_dqd_does():
     # two records of 40 CBC records (both sites) fail: a record with two bad values counts once
     assert table.loc["LAB-IMPLAUSIBLE"].tolist() == [40, 2, 5.0]
     assert "INGEST-FILE-UNREADABLE" not in table.index  # about a file, not records
+
+
+def test_progress_lines_show_a_bar_of_the_steps_done():
+    from dli_etl.progress import progress_bar
+
+    assert progress_bar(0, 4, width=8) == "[........] 0/4"
+    assert progress_bar(1, 4, width=8) == "[##......] 1/4"
+    assert progress_bar(4, 4, width=8) == "[########] 4/4"
