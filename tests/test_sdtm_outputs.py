@@ -253,6 +253,8 @@ def test_define_binds_ct_variables_to_codelists_with_their_nci_codes(run_clean):
     codelists = {c.get("OID"): c for c in root.iter(f"{ODM}CodeList")}
     checked = 0
     for item in root.iter(f"{ODM}ItemDef"):
+        if item.get("OID").count(".") > 2:
+            continue  # value-level metadata (IT.LB.LBORRES.WBC): the variable's codelist is on its ItemDef
         _, domain, variable = item.get("OID").split(".", 2)
         bound = meta[(meta["domain"] == domain) & (meta["variable"] == variable)]["codelist"].iloc[0]
         ref = item.find(f"{ODM}CodeListRef")
@@ -272,3 +274,79 @@ def test_define_binds_ct_variables_to_codelists_with_their_nci_codes(run_clean):
         assert set(data.dropna().astype(str)) <= set(listed), (domain, variable)
         checked += 1
     assert checked >= 10  # SEX, ARMCD-like, AESEV, LBTESTCD... are bound
+
+
+DEF = "{http://www.cdisc.org/ns/def/v2.1}"
+
+
+def test_define_says_where_each_variable_comes_from_and_describes_lb_and_fa_per_test(run_clean):
+    """Define-XML 2.1: every ItemDef has a def:Origin; a derived variable's ItemRef names a MethodDef that
+    exists; LB and FA results have value-level metadata, one ItemRef per test under a WhereClause
+    ``--TESTCD EQ code``; MetaDataVersion children come in the order the 2.1 schema fixes."""
+    root = ET.parse(run_clean.out / "sdtm" / "DLIPRO" / "define.xml").getroot()
+    mdv = root.find(f".//{ODM}MetaDataVersion")
+    schema_order = ["Standards", "ValueListDef", "WhereClauseDef", "ItemGroupDef", "ItemDef", "CodeList", "MethodDef"]
+    seen = [c.tag.rsplit("}", 1)[1] for c in mdv]
+    assert [t for i, t in enumerate(seen) if i == 0 or seen[i - 1] != t] == schema_order
+    items = {i.get("OID"): i for i in mdv.iter(f"{ODM}ItemDef")}
+    origin = {oid: i.find(f"{DEF}Origin").get("Type") for oid, i in items.items()}
+    assert set(origin.values()) <= {"Collected", "Derived", "Assigned", "Protocol", "Predecessor", "Not Available"}
+    # SDTMIG / Define-XML conventions: collected on the CRF, assigned by the sponsor, derived by a method
+    expected = {"IT.DM.USUBJID": "Derived", "IT.LB.LBORRES": "Collected", "IT.LB.LBSTRESN": "Derived",
+                "IT.LB.LBTESTCD": "Assigned", "IT.LB.LBTOXGR": "Derived", "IT.AE.AETOXGR": "Collected",
+                "IT.AE.AESEQ": "Derived", "IT.LB.LBDY": "Derived", "IT.TS.TSVAL": "Protocol", "IT.DM.STUDYID": "Assigned"}
+    assert {oid: origin[oid] for oid in expected} == expected
+    assert items["IT.LB.LBORRES"].find(f"{DEF}Origin").get("Source") == "Investigator"
+    methods = {m.get("OID") for m in mdv.iter(f"{ODM}MethodDef")}
+    for ref in mdv.iter(f"{ODM}ItemRef"):
+        derived = origin[ref.get("ItemOID")] == "Derived"
+        assert (ref.get("MethodOID") in methods) if derived else ref.get("MethodOID") is None, ref.get("ItemOID")
+    clauses = {w.get("OID"): w for w in mdv.iter(f"{DEF}WhereClauseDef")}
+    for domain, testcd, variable in (("LB", "LBTESTCD", "LBORRES"), ("LB", "LBTESTCD", "LBSTRESN"),
+                                     ("FA", "FATESTCD", "FAORRES")):
+        data = pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / f"{domain.lower()}.parquet")
+        value_list = mdv.find(f"{DEF}ValueListDef[@OID='VL.{domain}.{variable}']")
+        assert items[f"IT.{domain}.{variable}"].find(f"{DEF}ValueListRef").get("ValueListOID") == f"VL.{domain}.{variable}"
+        tests = set()
+        for ref in value_list.iter(f"{ODM}ItemRef"):
+            check = clauses[ref.find(f"{DEF}WhereClauseRef").get("WhereClauseOID")].find(f"{ODM}RangeCheck")
+            assert check.get("Comparator") == "EQ" and check.get(f"{DEF}ItemOID") == f"IT.{domain}.{testcd}"
+            code = check.find(f"{ODM}CheckValue").text
+            assert ref.get("ItemOID") == f"IT.{domain}.{variable}.{code}" and ref.get("ItemOID") in items
+            tests.add(code)
+        assert tests == set(data[testcd].dropna())  # one per test the dataset holds
+    assert items["IT.LB.LBSTRESN.WBC"].get("DataType") == "float"
+
+
+def test_a_lab_draw_takes_the_visit_whose_dates_contain_it(run_clean):
+    lb = pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / "lb.parquet")
+    sv = pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / "sv.parquet")
+    windows = {}
+    for row in sv.itertuples():
+        windows.setdefault(row.USUBJID, []).append((row.SVSTDTC, row.SVENDTC, row.VISITNUM, row.VISIT))
+    assigned = 0
+    for row in lb.itertuples():
+        day = str(row.LBDTC)[:10]
+        holding = [w for w in windows.get(row.USUBJID, []) if w[0] <= day <= w[1]]
+        if not holding:
+            assert pd.isna(row.VISITNUM) and pd.isna(row.VISIT)
+            continue
+        narrowest = min(holding, key=lambda w: (pd.Timestamp(w[1]) - pd.Timestamp(w[0]), w[2]))
+        assert (narrowest[2], narrowest[3]) == (row.VISITNUM, row.VISIT)
+        assigned += 1
+    assert assigned > 0
+
+
+def test_fa_keeps_the_raw_measures_behind_each_acute_gvhd_stage(run_clean):
+    fa = pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / "fa.parquet")
+    agvhd = pd.read_parquet(run_clean.out / "curated" / "DLIPRO" / "agvhd.parquet")
+    for field, testcd, unit, location in (("skin_bsa", "RASHBSA", "%", "SKIN"), ("bilirubin_mg_dl", "BILI", "mg/dL", "LIVER"),
+                                          ("stool_ml_day", "STOOLVOL", "mL/day", "GASTROINTESTINAL TRACT, LOWER")):
+        measured = agvhd[agvhd[field].notna()]
+        records = fa[(fa["FAOBJ"] == "ACUTE GRAFT VERSUS HOST DISEASE") & (fa["FATESTCD"] == testcd)]
+        assert len(records) == len(measured) > 0, testcd
+        assert set(records["FAORRESU"]) == set(records["FASTRESU"]) == {unit} and set(records["FALOC"]) == {location}
+        # the same number as collected, on the date of the assessment whose stage it explains
+        collected = sorted(zip(measured["usubjid"], measured["assessment_date"], measured[field].astype(float), strict=True))
+        mapped = sorted(zip(records["USUBJID"], records["FADTC"], records["FASTRESN"].astype(float), strict=True))
+        assert mapped == collected

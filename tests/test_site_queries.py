@@ -165,6 +165,11 @@ def test_the_demo_workbooks_carry_no_internal_words(run_defects):
     jlu = openpyxl.load_workbook(triage / "DLIPLX" / "DLIPLX_JLU_queries.xlsx")["Queries"]
     assert jlu["A1"].value == "质疑编号"
     assert all(_CJK.search(str(r[8])) for r in jlu.iter_rows(min_row=2, values_only=True))
+    # the Chinese site's workbook as sent: protected, only 状态 (Status) and 回复 (Response) editable
+    headers = [c.value for c in jlu[1]]
+    assert jlu.protection.sheet
+    assert {headers[c.column - 1] for row in jlu.iter_rows(min_row=2) for c in row if not c.protection.locked} == {
+        "状态", "回复"}
 
 
 def test_the_report_links_every_finding_to_its_rule(run_defects):

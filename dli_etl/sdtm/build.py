@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dli_etl.findings import Finding
-from dli_etl.sdtm.algorithms import derive_epoch
+from dli_etl.sdtm.algorithms import conform, derive_epoch
 from dli_etl.sdtm.controlled_terms import ct_findings
 from dli_etl.sdtm.cross_domain import cross_domain_findings
 from dli_etl.sdtm.dm import build_dm
@@ -15,7 +15,7 @@ from dli_etl.sdtm.findings_domains import build_lb
 from dli_etl.sdtm.ie import build_ie
 from dli_etl.sdtm.mapping_spec import map_domain
 from dli_etl.sdtm.response import code_relapse_origin
-from dli_etl.sdtm.special_purpose import build_dv, build_relrec, build_sv
+from dli_etl.sdtm.special_purpose import build_dv, build_relrec, build_sv, with_visits
 from dli_etl.sdtm.trial_design import build_trial_design
 from dli_etl.specs import load_spec
 
@@ -63,6 +63,10 @@ def build_sdtm(study: str, curated: dict[str, pd.DataFrame], findings_so_far: pd
         "dv": build_dv(study, findings_so_far if findings_so_far is not None else pd.DataFrame(), dm),
         "ex_lineage": ex_lineage,
     }
+    # LB comes from site workbooks without EDC events: a draw takes the visit whose dates contain it
+    visited = conform(with_visits(domains["lb"], domains["sv"], "LBDTC"), "LB")
+    visited.attrs = dict(domains["lb"].attrs)  # its lineage travels with it
+    domains["lb"] = visited
     domains["relrec"] = build_relrec(study, domains["ae"], domains["lb"])
     domains = _with_epochs(domains)
     lineage = [f.attrs["lineage"].frame for f in domains.values() if "lineage" in f.attrs]

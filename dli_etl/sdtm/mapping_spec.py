@@ -79,6 +79,8 @@ def _derive_common(frame: pd.DataFrame, domain: str, reference: pd.Series) -> pd
             out[f"{domain}STRESC"] = out[f"{domain}ORRES"]
         if f"{domain}STRESN" in variables and f"{domain}STRESN" not in out.columns:
             out[f"{domain}STRESN"] = pd.to_numeric(out[f"{domain}STRESC"], errors="coerce").astype("Float64")
+        if f"{domain}STRESU" in variables and f"{domain}STRESU" not in out.columns and f"{domain}ORRESU" in out.columns:
+            out[f"{domain}STRESU"] = out[f"{domain}ORRESU"]  # measures recorded in the unit the standard uses
     for dtc in [c for c in out.columns if c.startswith(domain) and c.endswith("DTC")]:
         dy = dtc[:-3] + "DY"
         if dy in variables and dy not in out.columns:

@@ -50,6 +50,28 @@ def build_sv(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> 
     return conform(out.assign(STUDYID=study, DOMAIN="SV"), "SV")
 
 
+def with_visits(frame: pd.DataFrame, sv: pd.DataFrame, dtc: str) -> pd.DataFrame:
+    """A copy of ``frame`` with VISITNUM and VISIT of the subject's visit (SV) whose dates contain the
+    record's date; the narrowest such visit when several do; null when none does (a draw between visits)."""
+    out = frame.copy()
+    out["VISITNUM"] = pd.Series(pd.NA, index=out.index, dtype="Float64")
+    out["VISIT"] = pd.Series(pd.NA, index=out.index, dtype="string")
+    if frame.empty or sv.empty:
+        return out
+    dates = pd.DataFrame({"USUBJID": frame["USUBJID"], "day": frame[dtc].astype("string").str.slice(0, 10),
+                          "row": range(len(frame))})
+    dates = dates[dates["day"].str.len() == 10]
+    windows = sv[["USUBJID", "VISITNUM", "VISIT", "SVSTDTC", "SVENDTC"]].dropna(subset=["SVSTDTC", "SVENDTC"])
+    pairs = dates.merge(windows, on="USUBJID")
+    pairs = pairs[(pairs["SVSTDTC"] <= pairs["day"]) & (pairs["day"] <= pairs["SVENDTC"])]
+    span = pd.to_datetime(pairs["SVENDTC"]) - pd.to_datetime(pairs["SVSTDTC"])
+    best = pairs.assign(span=span).sort_values(["row", "span", "VISITNUM"], kind="mergesort").drop_duplicates("row")
+    positions = best["row"].to_numpy()
+    out.iloc[positions, out.columns.get_loc("VISITNUM")] = best["VISITNUM"].to_numpy()
+    out.iloc[positions, out.columns.get_loc("VISIT")] = best["VISIT"].to_numpy()
+    return out
+
+
 def build_dv(study: str, findings: pd.DataFrame, dm: pd.DataFrame) -> pd.DataFrame:
     """Protocol deviations: every PD-* finding becomes a DV record (the message is the term)."""
     if findings.empty:
