@@ -6,10 +6,14 @@ Generation and the pipeline are run once per test session; tests read their outp
 from __future__ import annotations
 
 import os
+import pickle
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
 import pytest
+from filelock import FileLock
 
 from dli_etl.pipeline import RunSummary, run_pipeline
 from dli_etl.synth.generate import GenerateResult, generate
@@ -21,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 PUBLIC = SHARED / "reference" / "public-data"
 SEED = 20261101
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="session")
@@ -29,25 +34,44 @@ def public_data() -> Path:
     return PUBLIC
 
 
-@pytest.fixture(scope="session")
-def generated_defects(tmp_path_factory) -> GenerateResult:
-    return generate(tmp_path_factory.mktemp("gen_defects"), seed=SEED, defect_rate=0.03)
+def _once(tmp_path_factory, worker_id: str, name: str, make: Callable[[Path], T]) -> T:
+    """A session fixture built once for all pytest-xdist workers: the first worker to need it builds it in
+    a shared folder under a file lock and pickles the result; the others load that. Tests only read
+    these folders (a test that changes landing files copies them first)."""
+    if worker_id == "master":
+        return make(tmp_path_factory.mktemp(name))
+    shared = tmp_path_factory.getbasetemp().parent
+    done = shared / f"{name}.pickle"
+    with FileLock(str(shared / f"{name}.lock")):
+        if done.is_file():
+            return pickle.loads(done.read_bytes())
+        folder = shared / name
+        folder.mkdir(exist_ok=True)
+        value = make(folder)
+        done.write_bytes(pickle.dumps(value))
+        return value
 
 
 @pytest.fixture(scope="session")
-def generated_clean(tmp_path_factory) -> GenerateResult:
-    return generate(tmp_path_factory.mktemp("gen_clean"), seed=SEED, defect_rate=0.0)
+def generated_defects(tmp_path_factory, worker_id) -> GenerateResult:
+    return _once(tmp_path_factory, worker_id, "gen_defects", lambda f: generate(f, seed=SEED, defect_rate=0.03))
 
 
 @pytest.fixture(scope="session")
-def run_defects(generated_defects, tmp_path_factory) -> RunSummary:
-    return run_pipeline(generated_defects.landing, tmp_path_factory.mktemp("out_defects"), data_docs=False)
+def generated_clean(tmp_path_factory, worker_id) -> GenerateResult:
+    return _once(tmp_path_factory, worker_id, "gen_clean", lambda f: generate(f, seed=SEED, defect_rate=0.0))
 
 
 @pytest.fixture(scope="session")
-def run_clean(generated_clean, tmp_path_factory) -> RunSummary:
-    return run_pipeline(generated_clean.landing, tmp_path_factory.mktemp("out_clean"), submission="all",
-                        data_docs=True)
+def run_defects(generated_defects, tmp_path_factory, worker_id) -> RunSummary:
+    return _once(tmp_path_factory, worker_id, "out_defects",
+                 lambda f: run_pipeline(generated_defects.landing, f, data_docs=False))
+
+
+@pytest.fixture(scope="session")
+def run_clean(generated_clean, tmp_path_factory, worker_id) -> RunSummary:
+    return _once(tmp_path_factory, worker_id, "out_clean",
+                 lambda f: run_pipeline(generated_clean.landing, f, submission="all", data_docs=True))
 
 
 @pytest.fixture(scope="session")
