@@ -83,7 +83,10 @@ def curve_figure(points: pd.DataFrame, at_risk: pd.DataFrame, title: str, y_labe
     groups = sorted(points["ANALYSIS_GROUP"].unique()) if not points.empty else []
     ticks = sorted(at_risk["TIME"].unique()) if not at_risk.empty else [0, LANDMARK_DAY]
     end = max([float(points["TIME"].max()) if not points.empty else 0.0, float(ticks[-1]), 1.0])
-    figure = Figure(figsize=(6.8, 3.3 + 0.22 * len(groups)), layout="constrained")
+    height = 3.3 + 0.22 * len(groups)
+    figure = Figure(figsize=(6.8, height))
+    # fixed margins (inches turned into fractions): a constrained layout costs more than the drawing
+    figure.subplots_adjust(left=0.13, right=0.98, top=1 - 0.35 / height, bottom=0.55 / height, hspace=0.45)
     axes, table_axes = figure.subplots(2, 1, height_ratios=[4, 0.55 + 0.3 * len(groups)], sharex=True)
     for i, group in enumerate(groups):
         colour = _COLOURS[i % len(_COLOURS)]
