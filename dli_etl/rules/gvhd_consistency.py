@@ -9,7 +9,7 @@ import pandas as pd
 from dli_etl.findings import Finding
 from dli_etl.rules.magic_agvhd import (
     liver_stage,
-    lower_gi_stage_adult,
+    lower_gi_stage,
     magic_overall_grade,
     skin_stage,
     upper_gi_stage,
@@ -29,7 +29,8 @@ def _derived_stage(row: pd.Series, field: str) -> int | None:
     if field == "upper_gi_stage" and pd.notna(row["upper_gi_symptoms"]):
         return upper_gi_stage(row["upper_gi_symptoms"] == "Y")
     if field == "lower_gi_stage" and pd.notna(row["stool_ml_day"]):
-        derived = lower_gi_stage_adult(float(row["stool_ml_day"]))
+        weight = row.get("weight_kg")
+        derived = lower_gi_stage(float(row["stool_ml_day"]), float(weight) if pd.notna(weight) else None)
         # stage 4 needs pain/bloody stool, which volume cannot show; only lower recorded stages contradict
         return None if row["lower_gi_stage"] == 4 else derived
     return None

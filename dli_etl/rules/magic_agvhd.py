@@ -1,7 +1,7 @@
 """MAGIC acute GVHD organ staging and overall grade (Harris et al., BBMT 2016;22:4-10).
 
 Thresholds are in ``reference/clinical.md`` section 1. Bilirubin is in mg/dL, stool volume in mL/day
-(adult). The overall grade is evaluated top-down, first match wins; it is *not* the maximum organ stage.
+(adult) or mL/kg/day (a child of at most 50 kg). The overall grade is evaluated top-down, first match wins; it is *not* the maximum organ stage.
 """
 
 from __future__ import annotations
@@ -66,6 +66,49 @@ def lower_gi_stage_adult(
             by_episodes = 1
     # The table gives no tie-break; taking the higher stage is the documented SAP choice.
     return max(by_volume, by_episodes)
+
+
+# MAGIC's lower-GI column for children; adult stool volumes apply above this weight (PDQ/COG note in
+# clinical.md section 1.1: "use adult stool values for patients > 50 kg")
+CHILD_MAX_WEIGHT_KG = 50.0
+
+
+def lower_gi_stage_child(
+    stool_ml_per_kg_per_day: float | None = None,
+    episodes_per_day: float | None = None,
+    severe_pain_or_bloody_stool: bool = False,
+) -> int:
+    """Paediatric lower-GI stage from stool volume per kg per day; volume and episodes are alternatives,
+    the higher stage is taken (as for adults)."""
+    if severe_pain_or_bloody_stool:
+        return 4
+    by_volume = 0
+    if stool_ml_per_kg_per_day is not None:
+        if stool_ml_per_kg_per_day > 30:
+            by_volume = 3
+        elif stool_ml_per_kg_per_day >= 20:
+            by_volume = 2
+        elif stool_ml_per_kg_per_day >= 10:
+            by_volume = 1
+    by_episodes = 0
+    if episodes_per_day is not None:
+        if episodes_per_day > 10:
+            by_episodes = 3
+        elif episodes_per_day >= 7:
+            by_episodes = 2
+        elif episodes_per_day >= 4:
+            by_episodes = 1
+    return max(by_volume, by_episodes)
+
+
+def lower_gi_stage(stool_ml_per_day: float | None, weight_kg: float | None = None, episodes_per_day: float | None = None,
+                   severe_pain_or_bloody_stool: bool = False) -> int:
+    """Lower-GI stage with the column that fits the patient: per kg for a child of at most 50 kg, the
+    adult mL/day bands otherwise (and when the weight is not known)."""
+    if weight_kg is not None and 0 < weight_kg <= CHILD_MAX_WEIGHT_KG:
+        per_kg = None if stool_ml_per_day is None else stool_ml_per_day / weight_kg
+        return lower_gi_stage_child(per_kg, episodes_per_day, severe_pain_or_bloody_stool)
+    return lower_gi_stage_adult(stool_ml_per_day, episodes_per_day, severe_pain_or_bloody_stool)
 
 
 def magic_overall_grade(skin: int, liver: int, upper_gi: int, lower_gi: int) -> int:
