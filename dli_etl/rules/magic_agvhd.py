@@ -40,37 +40,40 @@ def upper_gi_stage(persistent_nausea_vomiting_anorexia: bool) -> int:
     return 1 if persistent_nausea_vomiting_anorexia else 0
 
 
+# Lower-GI bands (clinical.md 1.1) as (stage 1 from, stage 2 from, stage 3 above): stool volume in mL/day
+# for adults and mL/kg/day for a child, and stool episodes per day
+_LOWER_GI_BANDS = {
+    "adult": {"volume": (500, 1000, 1500), "episodes": (3, 5, 7)},
+    "child": {"volume": (10, 20, 30), "episodes": (4, 7, 10)},
+}
+# MAGIC's lower-GI column for children; adult stool volumes apply above this weight (PDQ/COG note in
+# clinical.md section 1.1: "use adult stool values for patients > 50 kg")
+CHILD_MAX_WEIGHT_KG = 50.0
+
+
+def _band_stage(value: float | None, bands: tuple[float, float, float]) -> int:
+    if value is None:
+        return 0
+    stage_1, stage_2, above_3 = bands
+    return 3 if value > above_3 else 2 if value >= stage_2 else 1 if value >= stage_1 else 0
+
+
+def _lower_gi(column: str, volume: float | None, episodes: float | None, severe: bool) -> int:
+    if severe:
+        return 4
+    bands = _LOWER_GI_BANDS[column]
+    # volume and episodes are alternatives and the table gives no tie-break: the higher stage is the
+    # documented SAP choice
+    return max(_band_stage(volume, bands["volume"]), _band_stage(episodes, bands["episodes"]))
+
+
 def lower_gi_stage_adult(
     stool_ml_per_day: float | None = None,
     episodes_per_day: float | None = None,
     severe_pain_or_bloody_stool: bool = False,
 ) -> int:
     """Adult lower-GI stage; volume and episodes are alternatives, the higher stage is taken."""
-    if severe_pain_or_bloody_stool:
-        return 4
-    by_volume = 0
-    if stool_ml_per_day is not None:
-        if stool_ml_per_day > 1500:
-            by_volume = 3
-        elif stool_ml_per_day >= 1000:
-            by_volume = 2
-        elif stool_ml_per_day >= 500:
-            by_volume = 1
-    by_episodes = 0
-    if episodes_per_day is not None:
-        if episodes_per_day > 7:
-            by_episodes = 3
-        elif episodes_per_day >= 5:
-            by_episodes = 2
-        elif episodes_per_day >= 3:
-            by_episodes = 1
-    # The table gives no tie-break; taking the higher stage is the documented SAP choice.
-    return max(by_volume, by_episodes)
-
-
-# MAGIC's lower-GI column for children; adult stool volumes apply above this weight (PDQ/COG note in
-# clinical.md section 1.1: "use adult stool values for patients > 50 kg")
-CHILD_MAX_WEIGHT_KG = 50.0
+    return _lower_gi("adult", stool_ml_per_day, episodes_per_day, severe_pain_or_bloody_stool)
 
 
 def lower_gi_stage_child(
@@ -80,25 +83,7 @@ def lower_gi_stage_child(
 ) -> int:
     """Paediatric lower-GI stage from stool volume per kg per day; volume and episodes are alternatives,
     the higher stage is taken (as for adults)."""
-    if severe_pain_or_bloody_stool:
-        return 4
-    by_volume = 0
-    if stool_ml_per_kg_per_day is not None:
-        if stool_ml_per_kg_per_day > 30:
-            by_volume = 3
-        elif stool_ml_per_kg_per_day >= 20:
-            by_volume = 2
-        elif stool_ml_per_kg_per_day >= 10:
-            by_volume = 1
-    by_episodes = 0
-    if episodes_per_day is not None:
-        if episodes_per_day > 10:
-            by_episodes = 3
-        elif episodes_per_day >= 7:
-            by_episodes = 2
-        elif episodes_per_day >= 4:
-            by_episodes = 1
-    return max(by_volume, by_episodes)
+    return _lower_gi("child", stool_ml_per_kg_per_day, episodes_per_day, severe_pain_or_bloody_stool)
 
 
 def lower_gi_stage(stool_ml_per_day: float | None, weight_kg: float | None = None, episodes_per_day: float | None = None,
