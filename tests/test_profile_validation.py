@@ -102,3 +102,13 @@ def test_the_reference_page_documents_every_key_and_form():
     missing = sorted(k for k in keys if f"`{k}`" not in page)
     forms = sorted(f for f in load_spec("forms") if f"`{f}`" not in page)
     assert missing == [] and forms == []
+
+
+def test_the_readme_example_profile_is_a_valid_profile():
+    import yaml
+
+    from dli_etl.site_profile import validate_profile
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    example = readme.split("## Onboarding a new site", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    validate_profile(yaml.safe_load(example), "README.md")  # raises ProfileError on a key or field that is wrong
