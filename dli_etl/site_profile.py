@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from dli_etl.findings import LANGUAGES  # a site's workbook language: every site rule has a message in each
+
 SUPPORTED_FORMATS = ("xlsx", "odm", "redcap")
 # every key a profile may use; anything else is a typo that would otherwise be ignored silently
 PROFILE_KEYS = ("study", "site", "source_name", "format", "files", "dictionary", "date_format", "identifiers",
@@ -30,7 +32,6 @@ FORM_KEYS = {"xlsx": {"required": ("sheet", "columns"),
 IDENTIFIER_ACTIONS = ("drop", "pseudonymize")
 SEPARATORS = (".", ",", " ", "'", "")
 MRD_UNITS = ("percent", "fraction")
-LANGUAGES = ("en", "zh")  # the language of the site's triage workbook (every site-facing rule has both)
 # where an ODM subject's own id sits: the SubjectKey attribute, or a vendor attribute beside it
 SUBJECT_KEY_SOURCES = ("SubjectKey", "mdsol:SubjectName", "OpenClinica:StudySubjectID")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import re
+from html import escape
 
 import numpy as np
 import pandas as pd
@@ -140,11 +141,8 @@ def curve_svg(points: pd.DataFrame, at_risk: pd.DataFrame, title: str, y_label: 
     svg = re.sub(r'\s+xmlns:(?:dc|cc|rdf)="[^"]*"', "", svg)
     # the page scales it; the title is the accessible name
     svg = re.sub(r'<svg ([^>]*?)width="[^"]*" height="[^"]*"', r'<svg \1', svg, count=1)
-    return svg.replace("<svg ", f'<svg role="img" aria-label="{_attribute(title)}" class="curve" ', 1)
+    return svg.replace("<svg ", f'<svg role="img" aria-label="{escape(title)}" class="curve" ', 1)
 
-
-def _attribute(text: str) -> str:
-    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
 
 
 # (PARAMCD, kind, title, y label) per study: the curves the report shows
