@@ -25,6 +25,7 @@ from dli_etl.harmonize.quarantine import (
 )
 from dli_etl.ingest.raw_form import IngestResult
 from dli_etl.lineage import cell_locator
+from dli_etl.rules.ae_seriousness import seriousness_findings
 from dli_etl.rules.chemo_regimen import regimen_findings
 from dli_etl.rules.ctcae_consistency import ctcae_findings
 from dli_etl.rules.death_consistency import (
@@ -33,6 +34,7 @@ from dli_etl.rules.death_consistency import (
     recovered_after_death_findings,
 )
 from dli_etl.rules.dli_dose import dose_findings
+from dli_etl.rules.dli_indication import preemptive_dli_findings, repeat_dli_findings
 from dli_etl.rules.eligibility import (
     consent_after_hsct_findings,
     eligibility_findings,
@@ -237,6 +239,7 @@ def _clinical_findings(study: str, params: dict, frames: dict[str, pd.DataFrame]
     if not ae.empty:
         out += after_death_findings(ae, "adverse_event", "aeendt", deaths, locate_for("adverse_event"))
         out += recovered_after_death_findings(ae, deaths, locate_for("adverse_event"))
+        out += seriousness_findings(ae, locate_for("adverse_event"))
     if not followup.empty:
         out += death_without_fatal_ae_findings(followup, ae, load_spec("studies")["disease_death_causes"],
                                                locate_for("followup"))
@@ -260,6 +263,17 @@ def _clinical_findings(study: str, params: dict, frames: dict[str, pd.DataFrame]
     if "immunosuppression" in frames and params.get("ist_weeks"):
         out += ist_duration_findings(frames["immunosuppression"], frames.get("transplant", empty), followup,
                                      params["ist_weeks"], locate_for("immunosuppression"))
+    mrd = frames.get("mrd", empty)
+    if not mrd.empty:
+        mrd = mrd.assign(mrd_positive=mrd_positivity_column(mrd, load_spec("studies")["mrd_positivity"]))
+    if params.get("preemptive_dli") and not dli.empty:
+        rule = params["preemptive_dli"]
+        out += preemptive_dli_findings(dli, frames.get("randomization", empty), mrd, rule["arm"],
+                                       int(rule["mrd_positive_within_days"]), locate_for("dli"))
+    if params.get("repeat_dli") and not dli.empty:
+        rule = params["repeat_dli"]
+        out += repeat_dli_findings(dli, frames.get("response", empty), mrd, list(rule["qualifying"]),
+                                   list(rule["qualifying_with_mrd"]), locate_for("dli"))
     if "response" in frames and params.get("response_criteria"):
         out += response_blast_findings(frames["response"], dli, params["response_criteria"], locate_for("response"))
     if "adverse_event" in frames:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dli_etl.reference.ctcae_terms import ctcae_terms
+from dli_etl.rules.ae_seriousness import SERIOUSNESS_CRITERIA
 from dli_etl.sdtm.algorithms import conform, finish_domain, study_day, supp_records, with_reference_start
 
 
@@ -21,7 +22,9 @@ def build_ae(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> 
         AETERM=ae["aeterm"], AEDECOD=ae["aeterm"], AEBODSYS=soc,
         AECAT=ae["infection_category"].map(lambda c: "INFECTION" if pd.notna(c) else pd.NA),
         AESER=ae["aeser"], AEREL=ae["aerel"], AEOUT=ae["aeout"], AETOXGR=ae["aetoxgr"].astype("string"),
-        AESDTH=(ae["aetoxgr"] == 5).map({True: "Y", False: "N"}), AESTDTC=ae["aestdt"], AEENDTC=ae["aeendt"],
+        AESDTH=(ae["aetoxgr"] == 5).map({True: "Y", False: "N"}),
+        **{criterion.upper(): ae.get(criterion, pd.NA) for criterion in SERIOUSNESS_CRITERIA},
+        AESTDTC=ae["aestdt"], AEENDTC=ae["aeendt"],
         AESTDY=study_day(ae["aestdt"], ae["RFSTDTC"]).astype("Float64"),
         AEENDY=study_day(ae["aeendt"], ae["RFSTDTC"]).astype("Float64"),
         INFCAT=ae["infection_category"], PATHOGEN=ae["pathogen"],

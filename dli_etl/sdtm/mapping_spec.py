@@ -4,7 +4,8 @@ holds the small vocabulary of algorithms.
 
 Spec columns: ``study`` (``*`` = both), ``domain``, ``record`` (one SDTM record per source row and record
 group, so one form can give several records, e.g. one per GVHD organ), ``source_form``, ``where`` (a
-pandas query selecting source rows), ``variable`` (``SUPP:QNAM:QLABEL`` for a supplemental qualifier),
+pandas query selecting source rows; it sees the subject's RFSTDTC and ``@days_between(start, end)``),
+``variable`` (``SUPP:QNAM:QLABEL`` for a supplemental qualifier),
 ``algorithm``, ``source``, ``value``.
 
 Algorithms: ``assign`` (copy), ``assign_ct`` (map through a value map in ``specs/sdtm_value_maps.yaml``;
@@ -33,6 +34,13 @@ from dli_etl.sdtm.algorithms import (
 from dli_etl.specs import load_spec
 
 ALGORITHMS = ("assign", "assign_ct", "hardcode", "iso_dtc", "upper", "study_day")
+
+
+def days_between(start: pd.Series, end: pd.Series) -> pd.Series:
+    """Whole days from ``start`` to ``end`` (ISO dates as text); null where either is not a full date."""
+    first = pd.to_datetime(start.astype("string").str[:10], errors="coerce", format="%Y-%m-%d")
+    last = pd.to_datetime(end.astype("string").str[:10], errors="coerce", format="%Y-%m-%d")
+    return (last - first).dt.days
 
 
 @cache
@@ -101,10 +109,11 @@ def map_domain(study: str, domain: str, curated: dict[str, pd.DataFrame], dm: pd
         if form is None or form.empty:
             continue
         where = group["where"].iloc[0]
-        source = form.query(where, engine="python") if where else form
+        source = with_reference_start(form, dm)
+        if where:
+            source = source.query(where, engine="python", local_dict={"days_between": days_between})
         if domain in ("MH", "PR", "DS", "DD"):
             source = source.drop_duplicates("usubjid")  # one-per-subject forms: duplicates were held back
-        source = with_reference_start(source, dm)
         if source.empty:
             continue
         out = source[["USUBJID", "RFSTDTC", *[c for c in ("src_file", "src_sha256", "src_locator") if c in source]]].copy()

@@ -110,6 +110,7 @@ def _write_labs(
     relapse_day: int | None,
     liver_gvhd: dict[int, float],
     ae_sink: list[dict],
+    extra_mrd_days: tuple[int, ...] = (),
 ) -> None:
     """CBC, chemistry and MRD rows, plus AEs graded from the counts they record."""
     base = LabProfile(
@@ -143,10 +144,14 @@ def _write_labs(
                 if grade is not None and grade >= 3 and term not in graded_terms:
                     graded_terms.add(term)
                     ae_sink.append({"aeterm": term, "aestdt": when, "aeendt": _day(when, rng.integers(5, 20)),
-                                    "aetoxgr": grade, "aeser": "N", "aerel": "RELATED",
+                                    "aetoxgr": grade, "aeser": "N", **_seriousness(), "aerel": "RELATED",
                                     "aeout": "RECOVERED/RESOLVED", "infection_category": "", "pathogen": ""})
-    # MRD by flow (LAIP) monthly-ish, qPCR WT1 at a few points
-    for d in [x for x in (30, 60, 90, 120, 180, 270, 365) if _day(hsct, x) <= last]:
+    # MRD by flow (LAIP) monthly-ish, qPCR WT1 at a few points, and the draw that found the conversion
+    # (the preemptive DLI and a second round in Study B are decided on it)
+    scheduled = {30, 60, 90, 120, 180, 270, 365, *extra_mrd_days}
+    if mrd_positive_from is not None:
+        scheduled.add(mrd_positive_from)
+    for d in [x for x in sorted(scheduled) if _day(hsct, x) <= last]:
         positive = mrd_positive_from is not None and d >= mrd_positive_from
         if relapse_day is not None and d >= relapse_day:
             positive = True
@@ -198,6 +203,11 @@ _INFECTIONS = (
 )
 
 
+def _seriousness(hospitalised: bool = False, life: bool = False) -> dict[str, str]:
+    """The seriousness criteria a serious AE is reported with (a serious infection is admitted)."""
+    return {"aeshosp": "Y" if hospitalised else "N", "aeslife": "Y" if life else "N", "aesdisab": "N", "aesmie": "N"}
+
+
 def _infections(rng: np.random.Generator, start: date, last: date) -> list[dict]:
     out = []
     for _ in range(int(rng.poisson(0.6))):
@@ -207,7 +217,8 @@ def _infections(rng: np.random.Generator, start: date, last: date) -> list[dict]
         term, cat, pathogen = _INFECTIONS[int(rng.integers(0, len(_INFECTIONS)))]
         grade = int(rng.choice([2, 3, 3, 4])) if term != "Sepsis" else int(rng.choice([3, 4]))
         out.append({"aeterm": term, "aestdt": when, "aeendt": _day(when, rng.integers(7, 30)), "aetoxgr": grade,
-                    "aeser": "Y" if grade >= 3 else "N", "aerel": "NOT RELATED", "aeout": "RECOVERED/RESOLVED",
+                    "aeser": "Y" if grade >= 3 else "N", **_seriousness(grade >= 3, life=grade == 4),
+                    "aerel": "NOT RELATED", "aeout": "RECOVERED/RESOLVED",
                     "infection_category": cat, "pathogen": pathogen})
     return out
 
@@ -232,7 +243,8 @@ def _fatal_ae(cause: str | None, when: date | None) -> list[dict]:
     if cause is None or when is None or cause.upper() not in _FATAL_AE:
         return []
     term, category, pathogen = _FATAL_AE[cause.upper()]
-    return [{"aeterm": term, "aestdt": when, "aeendt": when, "aetoxgr": 5, "aeser": "Y", "aerel": "NOT RELATED",
+    return [{"aeterm": term, "aestdt": when, "aeendt": when, "aetoxgr": 5, "aeser": "Y",
+             **_seriousness(True, life=True), "aerel": "NOT RELATED",
              "aeout": "FATAL", "infection_category": category, "pathogen": pathogen}]
 
 
@@ -393,11 +405,21 @@ def build_study_b(rng: np.random.Generator, n_subjects: int = 28) -> SourceBundl
         # Response to round 1 decides round 2 (PR, or CR with MRD+).
         response = str(rng.choice(["CR", "CR", "CR_MRDPOS", "PR", "NR"], p=[0.35, 0.15, 0.15, 0.2, 0.15]))
         rounds = 2 if response in ("PR", "CR_MRDPOS") else 1
+        dli_dates: list[date] = []
+        decision_days: list[int] = []
         for rnd in range(1, rounds + 1):
             chemo_end = _day(chemo_start, int(rng.integers(3, 6)))
             dli_date = _day(chemo_end, 3)
             if dli_date + timedelta(days=15) > last:
                 break
+            if rnd > 1:
+                # the assessment of round 1 that decides round 2, with its MRD draw
+                decided = _day(dli_dates[-1], 28)
+                shown = {"CR_MRDPOS": "CR"}.get(response, response)
+                bundle.add("response", subjid, rsdt=decided, response=shown,
+                           bm_blasts=round(rng.uniform(*_BLASTS_FOR[shown]), 1), _event=f"round_{rnd - 1}_arm_1")
+                decision_days.append((decided - hsct).days)
+            dli_dates.append(dli_date)
             bundle.add("chemo", subjid, regimen=str(rng.choice(["FLAG", "AZA+VEN", "MA", "CAG"])),
                        chemo_start=chemo_start, chemo_end=chemo_end, _event=f"round_{rnd}_arm_1")
             bundle.add("dli", subjid, dli_round=rnd, dlidt=dli_date,
@@ -421,7 +443,8 @@ def build_study_b(rng: np.random.Generator, n_subjects: int = 28) -> SourceBundl
         aes.extend(_infections(rng, consent, last))
         relapse_hsct = (consent - hsct).days + relapse_d if relapse_d is not None else None
         _write_labs(bundle, rng, "JLU", subjid, hsct, last, dli_days_from_hsct,
-                    dli_days_from_hsct[0] - 10 if dli_days_from_hsct else None, relapse_hsct, {}, aes)
+                    dli_days_from_hsct[0] - 10 if dli_days_from_hsct else None, relapse_hsct, {}, aes,
+                    tuple(decision_days))
         if death_d is not None and relapse_d is None:
             aes.extend(_fatal_ae("INFECTION", _day(consent, death_d)))
         for ae in aes:

@@ -29,6 +29,10 @@ FIELD_TYPES: dict[str, tuple[str, str, str]] = {
     "relapse_type": ("checkbox", "1, Hematologic | 2, Molecular (MRD) | 3, Extramedullary", ""),
     "donor_type": ("dropdown", "1, Matched sibling | 2, Matched unrelated | 3, Haploidentical", ""),
     "relapse_yn": ("yesno", "", ""),
+    "ae_hosp": ("yesno", "", ""),
+    "ae_life": ("yesno", "", ""),
+    "ae_disab": ("yesno", "", ""),
+    "ae_mie": ("yesno", "", ""),
     "death_yn": ("yesno", "", ""),
     "dli_round": ("text", "", "integer"),
     "plx_doses_given": ("text", "", "integer"),
@@ -102,6 +106,8 @@ def write_redcap(
                     for c in _field_type(name)[1].split("|"):
                         code = c.split(",")[0].strip()
                         row[f"{name}___{code}"] = "1" if code in ticked else "0"
+                elif _field_type(name)[0] == "yesno" and value in ("Y", "N"):
+                    row[name] = "1" if value == "Y" else "0"  # REDCap stores yes/no as 1/0
                 else:
                     row[name] = value
             if instrument == "demographics":
