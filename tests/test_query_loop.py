@@ -141,12 +141,18 @@ def test_triage_workbook_is_ready_to_send(transfers):
     path = transfers["out"] / "triage" / "DLIPRO" / f"DLIPRO_{transfers['site']}_queries.xlsx"
     ws = openpyxl.load_workbook(path)["Queries"]
     headers = [c.value for c in ws[1]]
-    assert headers[:3] == ["Query ID", "Status", "Response"] and "Where in your file" in headers
+    # the site picked is the one with the planted dose error: its workbook is in the site's own language
+    from dli_etl.site_profile import load_profiles
+
+    language = next(p.language for p in load_profiles() if p.study == "DLIPRO" and p.site == transfers["site"])
+    words = {"en": (["Query ID", "Status", "Response"], "Where in your file", ["Open", "Answered", "Closed"]),
+             "zh": (["质疑编号", "状态", "回复"], "在文件中的位置", ["待处理", "已回复", "已关闭"])}[language]
+    assert headers[:3] == words[0] and words[1] in headers
     assert ws.freeze_panes == "A2" and ws.auto_filter.ref
     validations = ws.data_validations.dataValidation
-    assert validations and validations[0].formula1 == '"Open,Answered,Closed"'
+    assert validations and validations[0].formula1 == '"' + ",".join(words[2]) + '"'
     statuses = {ws.cell(row=r, column=2).value for r in range(2, ws.max_row + 1)}
-    assert statuses <= {"Open", "Answered"}  # closed and accepted queries are not sent again
+    assert statuses <= set(words[2][:2])  # closed and accepted queries are not sent again
 
 
 @pytest.mark.parametrize(("answer", "accepted"), [
