@@ -37,6 +37,7 @@ from dli_etl.rules.dli_dose import dose_findings
 from dli_etl.rules.dli_indication import preemptive_dli_findings, repeat_dli_findings
 from dli_etl.rules.eligibility import (
     consent_after_hsct_findings,
+    early_window_findings,
     eligibility_findings,
     missing_criterion_findings,
 )
@@ -281,6 +282,10 @@ def _clinical_findings(study: str, params: dict, frames: dict[str, pd.DataFrame]
                               locate_for("adverse_event"))
     if "enrollment" in frames:
         out += eligibility_findings(frames["enrollment"], params.get("eligibility", {}), locate_for("enrollment"))
+        if params.get("early_window") and "transplant" in frames:
+            out += early_window_findings(frames["transplant"], frames.get("randomization", empty),
+                                         frames.get("adverse_event", empty),
+                                         frames.get("agvhd", empty), params["early_window"], locate_for)
         if params.get("consent_before_hsct") and "transplant" in frames:
             out += consent_after_hsct_findings(frames["enrollment"], frames["transplant"], locate_for("enrollment"))
     return out

@@ -59,3 +59,54 @@ def consent_after_hsct_findings(enrollment: pd.DataFrame, transplant: pd.DataFra
                            "enrollment", "rficdtc", str(row["rficdtc"]), str(row["hsctdt"]), "", str(row["src_file"]),
                            str(row["src_sha256"]), locate(row, "rficdtc"), str(row["row_id"])))
     return out
+
+
+
+def early_window_findings(transplant: pd.DataFrame, randomization: pd.DataFrame, ae: pd.DataFrame,
+                          agvhd: pd.DataFrame, window: dict, locate_for: Callable[[str], Locate]) -> list[Finding]:
+    """``PD-ELIG-EARLY-COMPLICATION`` (Study A: "no evidence of GVHD or controlled GVHD, no severe infections,
+    and no organ failure within 30-60 days post-transplant"): a severe infection or organ failure AE
+    (grade >= ``severe_grade``) going on at some point of the HSCT-day window, or an acute GVHD assessed in
+    the window at an uncontrolled MAGIC grade, known at randomization (started on or before it).
+    Eligibility is decided at randomization: an event after it is an outcome on study, not a reason the
+    subject was not eligible."""
+    if transplant.empty or randomization.empty:
+        return []
+    low, high = (int(d) for d in window["days"])
+    hsct = transplant.drop_duplicates("usubjid").set_index("usubjid")["hsctdt"]
+    randomized = randomization.drop_duplicates("usubjid").set_index("usubjid")["randdt"]
+    out: list[Finding] = []
+
+    def known_at_randomization(frame: pd.DataFrame, day: pd.Series) -> pd.Series:
+        limit = transplant_day(frame["usubjid"].map(randomized), frame["usubjid"].map(hsct)).astype("Float64")
+        return (day.astype("Float64") <= limit).fillna(False).astype(bool)
+
+    def emit(frame: pd.DataFrame, mask: pd.Series, form: str, field: str, detail: pd.Series) -> None:
+        locate = locate_for(form)
+        for idx in frame.index[mask.fillna(False).to_numpy(dtype=bool)]:
+            row = frame.loc[idx]
+            out.append(Finding("PD-ELIG-EARLY-COMPLICATION", str(row["study"]), str(row["site"]), str(row["subjid"]),
+                               form, field, str(row[field]), f"none on HSCT day +{low}..+{high}", str(detail.loc[idx]),
+                               str(row["src_file"]), str(row["src_sha256"]), locate(row, field), str(row["row_id"])))
+
+    if not ae.empty:
+        start = transplant_day(ae["aestdt"], ae["usubjid"].map(hsct))
+        end = transplant_day(ae["aeendt"], ae["usubjid"].map(hsct))
+        grade = pd.to_numeric(ae["aetoxgr"], errors="coerce")
+        organ = {t.casefold() for t in window.get("organ_failure_terms", [])}
+        kind = pd.Series(pd.NA, index=ae.index, dtype="string")
+        kind[ae["aeterm"].astype("string").str.casefold().isin(organ).fillna(False).to_numpy(dtype=bool)] = "organ failure"
+        kind[ae["infection_category"].notna().to_numpy(dtype=bool)] = "severe infection"
+        overlaps = (start <= high) & (end.isna() | (end >= low))
+        mask = kind.notna() & (grade >= int(window["severe_grade"])) & overlaps & known_at_randomization(ae, start)
+        emit(ae, mask, "adverse_event", "aestdt",
+             kind + ": " + ae["aeterm"].astype("string") + ", grade " + grade.astype("Int64").astype("string")
+             + ", HSCT day " + start.astype("string").fillna("?"))
+    if not agvhd.empty:
+        day = transplant_day(agvhd["assessment_date"], agvhd["usubjid"].map(hsct))
+        grade = pd.to_numeric(agvhd["magic_overall_grade"], errors="coerce")
+        mask = ((day >= low) & (day <= high) & grade.isin(window["uncontrolled_agvhd_grades"])
+                & known_at_randomization(agvhd, day))
+        emit(agvhd, mask, "agvhd", "assessment_date",
+             "acute GVHD MAGIC grade " + grade.astype("Int64").astype("string") + ", HSCT day " + day.astype("string"))
+    return out
