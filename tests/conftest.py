@@ -75,24 +75,27 @@ def run_clean(generated_clean, tmp_path_factory, worker_id) -> RunSummary:
 
 
 @pytest.fixture(scope="session")
-def clean_runs(generated_clean) -> list:
+def clean_runs(generated_clean, tmp_path_factory, worker_id) -> list:
     """Both studies of the clean data harmonized and mapped, not published (GX off): what ``write_outputs``
     takes, for tests of publishing itself."""
     from dli_etl import pipeline
 
-    runs = []
-    for study in pipeline.STUDIES:
-        ingested = pipeline.ingest(study, generated_clean.landing)
-        harmonized = pipeline.harmonize(ingested)
-        runs.append(pipeline.study_run(ingested, harmonized, pipeline.map_sdtm(harmonized)))
-    return runs
+    def make(_folder: Path) -> list:
+        runs = []
+        for study in pipeline.STUDIES:
+            ingested = pipeline.ingest(study, generated_clean.landing)
+            harmonized = pipeline.harmonize(ingested)
+            runs.append(pipeline.study_run(ingested, harmonized, pipeline.map_sdtm(harmonized)))
+        return runs
+
+    return _once(tmp_path_factory, worker_id, "clean_runs", make)
 
 
 @pytest.fixture(scope="session")
-def clean_analysis(clean_runs):
+def clean_analysis(clean_runs, tmp_path_factory, worker_id):
     from dli_etl import pipeline
 
-    return pipeline.analyse(clean_runs)
+    return _once(tmp_path_factory, worker_id, "clean_analysis", lambda _folder: pipeline.analyse(clean_runs))
 
 
 @pytest.fixture(scope="session")
