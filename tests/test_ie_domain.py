@@ -46,3 +46,16 @@ def test_a_blank_criterion_is_asked_for_once():
                                        lambda row, field: "")
     # A's MRD was left blank; B's "CR?" was written (its CT finding is the query), so it is not asked again
     assert [(f.subjid, f.field) for f in found] == [("A", "mrd_1m")]
+
+
+def test_day_30_to_60_complications_are_an_unmet_inclusion():
+    """INCL03 ("no GVHD or controlled GVHD, no severe infection, no organ failure at day 30-60") is not met
+    for a subject the early-complication rule reports; one IE record however many findings."""
+    enrollment = _enrollment([("A", "AML", "RELAPSED", "NEGATIVE", "NEGATIVE"),
+                              ("B", "AML", "RELAPSED", "NEGATIVE", "NEGATIVE")])
+    dm = pd.DataFrame({"USUBJID": ["A", "B"], "RFSTDTC": ["2026-01-10"] * 2})
+    findings = pd.DataFrame({"rule_id": ["PD-ELIG-EARLY-COMPLICATION"] * 2 + ["PD-IST-DURATION"],
+                             "site": ["S01"] * 3, "subjid": ["B", "B", "A"]})
+    ie = build_ie("DLIPRO", {"enrollment": enrollment}, dm, findings)
+    assert sorted(zip(ie["USUBJID"], ie["IETESTCD"], ie["IEORRES"], strict=True)) == [("B", "INCL03", "N")]
+    assert build_ie("DLIPRO", {"enrollment": enrollment}, dm, findings.assign(site="S02")).empty  # another site's B

@@ -59,7 +59,7 @@ def build_sdtm(study: str, curated: dict[str, pd.DataFrame], findings_so_far: pd
     spec_driven["rs"] = code_relapse_origin(spec_driven["rs"], bool(load_spec("studies")[study].get("in_cr_at_entry")))
     domains = {
         **build_trial_design(study, dm), "dm": dm, **spec_driven, "ex": ex, "suppex": suppex,
-        "lb": build_lb(study, curated, dm), "ie": build_ie(study, curated, dm), "ae": ae, "suppae": suppae, "sv": build_sv(study, curated, dm),
+        "lb": build_lb(study, curated, dm), "ie": build_ie(study, curated, dm, findings_so_far), "ae": ae, "suppae": suppae, "sv": build_sv(study, curated, dm),
         "dv": build_dv(study, findings_so_far if findings_so_far is not None else pd.DataFrame(), dm),
         "ex_lineage": ex_lineage,
     }
