@@ -166,14 +166,17 @@ def map_sdtm(harmonized: HarmonizeResult) -> SdtmResult:
 
 def check_expectations(study: str, sdtm: SdtmResult, out: Path | None, data_docs: bool = False) -> SdtmResult:
     """A new result with the Great Expectations outcome: failures added to its findings, success per
-    domain, and the Data Docs index (None when not rendered)."""
+    domain, and the Data Docs index (None when not rendered). A domain unchanged since an earlier run
+    into ``out`` reuses that run's outcome (``<out>/.cache/expectations``; delete it to run every suite)."""
     from dli_etl.sdtm.expectation_suites import expectation_table, validate_domains
 
     # GX wants an absolute base directory; the CLI's default --out is relative
     docs = Path(out).resolve() / "data_docs" / study if (out is not None and data_docs) else None
     domains = {k: v for k, v in sdtm.domains.items() if k not in LINEAGE_TABLES}
     details: list[dict] = []
-    found, success, index = validate_domains(study, domains, docs, details)
+    # outcomes of unchanged domains are reused from earlier runs into the same output folder
+    cache = Path(out) / ".cache" / "expectations" / study if out is not None else None
+    found, success, index = validate_domains(study, domains, docs, details, cache)
     findings = pd.concat([sdtm.findings, findings_frame(found)], ignore_index=True) if found else sdtm.findings
     return SdtmResult(sdtm.domains, findings, success, index, sdtm.gates, expectation_table(details))
 

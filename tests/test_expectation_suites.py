@@ -103,3 +103,31 @@ def test_a_failed_expectation_is_shown_in_the_report_with_its_values(clean_runs,
     row = section[section.index("<code>expect_column_values_to_be_in_set</code>"):]
     row = row[:row.index("</tr>")]
     assert "<td>SEX</td>" in row and '<td class="n bad">3</td>' in row and "<td>X</td>" in row
+
+
+def test_an_unchanged_domain_reuses_its_outcome_and_a_changed_one_is_validated_again(run_clean, tmp_path,
+                                                                                     monkeypatch):
+    """Same content, same suite: the outcome comes from the cache, identical to a fresh run. A changed domain
+    is validated again (a planted error is found) while the unchanged one still comes from the cache."""
+    from dli_etl.sdtm import expectation_suites
+
+    folder = run_clean.out / "sdtm" / "DLIPLX"
+    domains = {name: pd.read_parquet(folder / f"{name}.parquet") for name in ("dm", "ts")}
+    cache = tmp_path / "cache"
+    fresh_details: list[dict] = []
+    fresh = validate_domains("DLIPLX", domains, None, fresh_details, cache)
+    assert sorted(p.name.split("-")[0] for p in cache.iterdir()) == ["DM", "TS"]
+
+    ran: list[str] = []
+    real = expectation_suites.load_suite
+    monkeypatch.setattr(expectation_suites, "load_suite", lambda d: ran.append(d) or real(d))
+    again_details: list[dict] = []
+    again = validate_domains("DLIPLX", domains, None, again_details, cache)
+    assert ran.count("DM") == ran.count("TS") == 1  # each suite read once for its cache key, none run
+    assert again[:2] == fresh[:2] and again_details == fresh_details
+
+    broken = domains | {"dm": domains["dm"].assign(SEX=["X"] + domains["dm"]["SEX"].tolist()[1:])}
+    found, success, _ = validate_domains("DLIPLX", broken, None, [], cache)
+    assert success == {"DM": False, "TS": True}
+    assert any(f.form == "DM" and f.field == "SEX" and f.value == "X" for f in found)
+    assert sorted(p.name.split("-")[0] for p in cache.iterdir()) == ["DM", "TS"]  # the stale DM outcome is gone

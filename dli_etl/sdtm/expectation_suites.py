@@ -7,7 +7,9 @@ suite runs, because its import alone takes seconds.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from dataclasses import asdict
 from importlib import resources
 from pathlib import Path
 
@@ -75,10 +77,35 @@ EXPECTATION_COLUMNS = ("study", "domain", "expectation", "column", "success", "e
 
 
 def validate_domains(study: str, domains: dict[str, pd.DataFrame], docs_dir: Path | None = None,
-                     details: list[dict] | None = None) -> tuple[list[Finding], dict[str, bool], Path | None]:
+                     details: list[dict] | None = None, cache_dir: Path | None = None
+                     ) -> tuple[list[Finding], dict[str, bool], Path | None]:
     """Run each domain's suite; return findings, success per domain and the Data Docs index. With
     ``details``, append one row per expectation (``EXPECTATION_COLUMNS``): what the report shows in place
-    of Data Docs, which need the internet to render."""
+    of Data Docs, which need the internet to render.
+
+    With ``cache_dir`` (and no Data Docs), a domain whose content and suite are the same as in an earlier
+    run takes that run's outcome instead of running GX again: after a change at one site most domains are
+    unchanged, and when none changed GX is not even imported (its import alone takes seconds)."""
+    findings: list[Finding] = []
+    success: dict[str, bool] = {}
+    pending: list[tuple[str, pd.DataFrame, Path | None]] = []
+    for name, frame in domains.items():
+        domain = name.upper()
+        if domain not in SUITE_DOMAINS:
+            continue
+        cached = None
+        if cache_dir is not None and docs_dir is None:
+            cached = Path(cache_dir) / f"{domain}-{_content_key(domain, frame)}.json"
+            if cached.is_file():
+                outcome = json.loads(cached.read_text(encoding="utf-8"))
+                findings += [Finding(**f) for f in outcome["findings"]]
+                success[domain] = bool(outcome["success"])
+                if details is not None:
+                    details.extend(outcome["details"])
+                continue
+        pending.append((domain, frame, cached))
+    if not pending and docs_dir is None:
+        return findings, success, None
     import great_expectations as gx
     from great_expectations.core import ExpectationSuite
     from great_expectations.data_context.types.base import ProgressBarsConfig
@@ -94,12 +121,7 @@ def validate_domains(study: str, domains: dict[str, pd.DataFrame], docs_dir: Pat
     # Data Docs are built once at the end: an UpdateDataDocsAction per checkpoint rebuilds the whole site
     # each time, which is quadratic in the number of domains.
     actions: list = []
-    findings: list[Finding] = []
-    success: dict[str, bool] = {}
-    for name, frame in domains.items():
-        domain = name.upper()
-        if domain not in SUITE_DOMAINS:
-            continue
+    for domain, frame, cached in pending:
         spec = load_suite(domain)
         suite = context.suites.add(ExpectationSuite(
             name=f"{study}.{spec['name']}",
@@ -114,17 +136,38 @@ def validate_domains(study: str, domains: dict[str, pd.DataFrame], docs_dir: Pat
         outcome = checkpoint.run(batch_parameters={"dataframe": frame.reset_index(drop=True)})
         result = next(iter(outcome.run_results.values()))
         success[domain] = bool(result.success)
-        for item in result.results:
-            if not item.success:
-                findings += _failure_findings(study, domain, item, keys)
-            if details is not None:
-                details.append(expectation_row(study, domain, item))
+        mine = [f for item in result.results if not item.success for f in _failure_findings(study, domain, item, keys)]
+        rows = [expectation_row(study, domain, item) for item in result.results]
+        findings += mine
+        if details is not None:
+            details.extend(rows)
+        if cached is not None:
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            text = json.dumps({"success": success[domain], "findings": [asdict(f) for f in mine], "details": rows},
+                              default=str)
+            temporary = cached.with_suffix(".tmp")
+            temporary.write_text(text, encoding="utf-8")
+            temporary.replace(cached)  # a killed run never leaves half an outcome behind
+            for stale in cached.parent.glob(f"{domain}-*.json"):  # one outcome per domain is kept
+                if stale != cached:
+                    stale.unlink(missing_ok=True)
     index = None
     if docs_dir is not None:
         context.build_data_docs(site_names=["dli_etl"])
         candidate = Path(docs_dir) / "index.html"
         index = candidate if candidate.exists() else None
     return findings, success, index
+
+
+def _content_key(domain: str, frame: pd.DataFrame) -> str:
+    """What a domain's outcome depends on: its suite, its columns and types, every value, and GX's version."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256()
+    digest.update(json.dumps([version("great_expectations"), load_suite(domain)], sort_keys=True).encode("utf-8"))
+    digest.update(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode("utf-8"))
+    digest.update(pd.util.hash_pandas_object(frame.reset_index(drop=True), index=False).to_numpy().tobytes())
+    return digest.hexdigest()[:24]
 
 
 def expectation_table(details: list[dict]) -> pd.DataFrame:
