@@ -66,7 +66,7 @@ def test_data_docs_get_an_absolute_folder_from_a_relative_out(monkeypatch):
 
     seen = {}
 
-    def fake_validate(study, domains, docs, details=None):
+    def fake_validate(study, domains, docs, details=None, cache_dir=None):
         seen["docs"] = docs
         return [], {}, None
 
