@@ -261,7 +261,9 @@ def test_define_binds_ct_variables_to_codelists_with_their_nci_codes(run_clean):
         bound = meta[(meta["domain"] == domain) & (meta["variable"] == variable)]["codelist"].iloc[0]
         ref = item.find(f"{ODM}CodeListRef")
         if bound not in list_codes:
-            assert ref is None, item.get("OID")
+            # no CT codelist; only an external dictionary (the CTCAE terms of AE) may be referenced
+            assert ref is None or codelists[ref.get("CodeListOID")].find(f"{ODM}ExternalCodeList") is not None, \
+                item.get("OID")
             continue
         codelist = codelists[ref.get("CodeListOID")]
         assert codelist.get("Name") == bound
@@ -337,6 +339,18 @@ def test_define_validates_against_the_define_xml_21_schema(run_clean, define_21_
     root = ET.parse(path).getroot()
     # valid and not empty: the schema allows a define without codelists or value-level metadata
     assert root.findall(f".//{ODM}CodeList") and root.findall(f".//{DEF}ValueListDef")
+
+
+def test_ae_terms_name_their_dictionary_ctcae_not_meddra(run_clean):
+    """AEDECOD holds the CTCAE v5.0 term and AEBODSYS its system organ class: the define binds both to an
+    external CTCAE 5.0 dictionary, never to MedDRA."""
+    root = ET.parse(run_clean.out / "sdtm" / "DLIPRO" / "define.xml").getroot()
+    lists = {c.get("OID"): c for c in root.iter(f"{ODM}CodeList")}
+    for variable in ("AEDECOD", "AEBODSYS"):
+        item = root.find(f".//{ODM}ItemDef[@OID='IT.AE.{variable}']")
+        external = lists[item.find(f"{ODM}CodeListRef").get("CodeListOID")].find(f"{ODM}ExternalCodeList")
+        assert (external.get("Dictionary"), external.get("Version")) == ("CTCAE", "5.0")
+    assert "MedDRA" not in ET.tostring(root, encoding="unicode")
 
 
 def test_the_define_schema_check_rejects_what_define_xml_21_forbids(run_clean, define_21_schema, tmp_path):

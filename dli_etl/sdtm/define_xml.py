@@ -43,6 +43,19 @@ def _codelist(name: str, ct: tuple[str, bool, tuple[tuple[str, str], ...]], used
     return codelist
 
 
+# Variables coded to an external dictionary (Define-XML ExternalCodeList). AEDECOD holds the CTCAE v5.0
+# term, not a MedDRA preferred term, and AEBODSYS the CTCAE system organ class: the define says so.
+_DICTIONARIES = {("AE", "AEDECOD"): ("CL.CTCAE.TERM", "CTCAE", "5.0"),
+                 ("AE", "AEBODSYS"): ("CL.CTCAE.SOC", "CTCAE", "5.0")}
+
+
+def _external_codelist(oid: str, dictionary: str, version: str) -> ET.Element:
+    codelist = ET.Element(f"{{{ODM}}}CodeList", {"OID": oid, "Name": f"{dictionary} {version} ({oid.rsplit('.', 1)[1]})",
+                                                   "DataType": "text"})
+    ET.SubElement(codelist, f"{{{ODM}}}ExternalCodeList", {"Dictionary": dictionary, "Version": version})
+    return codelist
+
+
 # Where each variable's value comes from (Define-XML 2.1 def:Origin), by role: table-driven on the variable
 # name, its suffix and its domain. A derived variable points to the method that derives it.
 _METHODS = {
@@ -169,6 +182,7 @@ def write_define(study: str, domains: dict[str, pd.DataFrame], path: Path) -> Pa
     methods: set[str] = set()
     lists: list[ET.Element] = []
     clauses: dict[str, ET.Element] = {}
+    dictionaries: set[tuple[str, str, str]] = set()
     value_lists = {name.upper(): _value_level(name.upper(), frame, item_defs, lists, clauses, methods)
                    for name, frame in domains.items() if name.upper() in _VALUE_LEVEL}
     # the schema's order: value lists, then where clauses, then the datasets
@@ -204,6 +218,10 @@ def write_define(study: str, domains: dict[str, pd.DataFrame], path: Path) -> Pa
             if var["codelist"] in terms:
                 ET.SubElement(item, f"{{{ODM}}}CodeListRef", {"CodeListOID": f"CL.{var['codelist']}"})
                 used.setdefault(var["codelist"], set()).update(values)
+            elif (domain, var["variable"]) in _DICTIONARIES:
+                external = _DICTIONARIES[(domain, var["variable"])]
+                ET.SubElement(item, f"{{{ODM}}}CodeListRef", {"CodeListOID": external[0]})
+                dictionaries.add(external)
             if var["variable"] in value_lists.get(domain, {}):
                 ET.SubElement(item, f"{{{DEF}}}ValueListRef", {"ValueListOID": value_lists[domain][var["variable"]]})
             ET.SubElement(item, f"{{{DEF}}}Origin", {"Type": origin,
@@ -216,6 +234,8 @@ def write_define(study: str, domains: dict[str, pd.DataFrame], path: Path) -> Pa
         mdv.append(item)
     for name in sorted(used):
         mdv.append(_codelist(name, terms[name], used[name]))
+    for oid, dictionary, version in sorted(dictionaries):
+        mdv.append(_external_codelist(oid, dictionary, version))
     for oid in sorted(methods):
         method = ET.SubElement(mdv, f"{{{ODM}}}MethodDef", {"OID": oid, "Name": oid[3:], "Type": "Computation"})
         _text(method, "Description", _METHODS[oid])
