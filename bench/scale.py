@@ -4,6 +4,7 @@ next to the I/O floor measured in the same run (read every landing file, write i
     python bench/scale.py --scales 1 2 4            # plain pipeline, GX off (the default)
     python bench/scale.py --scales 1 4 --dagster    # the Dagster asset graph as well
     python bench/scale.py --scales 1 4 16 --plot bench/scale.png
+    python bench/scale.py --replot small.jsonl big.jsonl --plot docs/img/scale.png   # runs saved earlier
 
 Each measurement runs in a fresh subprocess that reports its own CPU time and peak RSS, so the numbers
 of one scale do not leak into the next. Figures are reported as ratios to the I/O floor of the same
@@ -83,12 +84,19 @@ def main() -> None:
     parser.add_argument("--dagster", action="store_true", help="also run the Dagster asset graph")
     parser.add_argument("--seed", type=int, default=20261101)
     parser.add_argument("--plot", type=Path, default=None, help="write a PNG of CPU per input row and RSS")
+    parser.add_argument("--replot", type=Path, nargs="+", default=None,
+                        help="plot the JSON lines earlier runs printed (saved to files) instead of measuring")
     args = parser.parse_args()
     from dli_etl.synth.generate import generate
 
     results = []
+    if args.replot:
+        for path in args.replot:
+            results += [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+                        if line.startswith("{")]
+        results.sort(key=lambda r: r["scale"])
     with tempfile.TemporaryDirectory() as tmp:
-        for scale in args.scales:
+        for scale in [] if args.replot else args.scales:
             root = Path(tmp) / f"x{scale}"
             data = generate(root / "data", seed=args.seed, defect_rate=0.03, scale=scale)
             floor = _measure("floor", data.landing, root / "floor", None)
@@ -117,6 +125,8 @@ def main() -> None:
         left.set(xscale="log", xlabel="subjects", ylabel="CPU ms per input row", title="CPU per input row")
         right.set(xscale="log", xlabel="subjects", ylabel="peak RSS (MiB)", title="Peak memory")
         for axis in (left, right):
+            axis.set_xticks(subjects, [f"{s:,}" for s in subjects])
+            axis.minorticks_off()
             axis.legend()
             axis.grid(alpha=0.3)
         fig.tight_layout()
