@@ -73,17 +73,19 @@ def repeat_dli_findings(dli: pd.DataFrame, response: pd.DataFrame, mrd: pd.DataF
     infusions = _dated(dli, "dlidt").sort_values(["usubjid", "_on"])
     if infusions.empty:
         return []
-    assessed = _dated(response, "rsdt").sort_values("_on")
-    tested = _dated(mrd, "lbdtc").sort_values("_on")
+    # each subject's assessments and MRD results, in date order, looked up per subject
+    assessed = dict(tuple(_dated(response, "rsdt").sort_values("_on", kind="mergesort").groupby("usubjid")))
+    tested = dict(tuple(_dated(mrd, "lbdtc").sort_values("_on", kind="mergesort").groupby("usubjid")))
+    none = pd.DataFrame(columns=["_on", "response", "mrd_positive"])
     out: list[Finding] = []
     for usubjid, rounds in infusions.groupby("usubjid", sort=False):
         previous = None
+        mine, results_of = assessed.get(usubjid, none), tested.get(usubjid, none)
         for _, row in rounds.iterrows():
             if previous is None or row["_on"] == previous:
                 previous = row["_on"]
                 continue
-            window = (assessed["usubjid"] == usubjid) & (assessed["_on"] > previous) & (assessed["_on"] <= row["_on"])
-            deciding = assessed[window].tail(1)
+            deciding = mine[(mine["_on"] > previous) & (mine["_on"] <= row["_on"])].tail(1)
             expected = f"{' or '.join(qualifying)}, or {'/'.join(qualifying_with_mrd)} with MRD positive"
             if deciding.empty:
                 out.append(_finding("PD-REPEAT-DLI-INDICATION", row, expected,
@@ -92,8 +94,7 @@ def repeat_dli_findings(dli: pd.DataFrame, response: pd.DataFrame, mrd: pd.DataF
                 category = str(deciding["response"].iloc[0])
                 on = str(deciding["_on"].iloc[0])
                 if category in qualifying_with_mrd:
-                    results = tested[(tested["usubjid"] == usubjid) & (tested["_on"] > previous)
-                                     & (tested["_on"] <= row["_on"])]
+                    results = results_of[(results_of["_on"] > previous) & (results_of["_on"] <= row["_on"])]
                     last = results["mrd_positive"].dropna().tail(1) if "mrd_positive" in results else results.iloc[0:0]
                     if last.empty or last.iloc[0] != "POSITIVE":
                         state = "no MRD result" if last.empty else "MRD negative"
