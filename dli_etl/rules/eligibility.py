@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from dli_etl.findings import Finding
-from dli_etl.rules.treatment_timeline import transplant_day
+from dli_etl.rules.treatment_timeline import emit_row_findings, transplant_day
 
 Locate = Callable[[pd.Series, str], str]
 
@@ -82,12 +82,8 @@ def early_window_findings(transplant: pd.DataFrame, randomization: pd.DataFrame,
         return (day.astype("Float64") <= limit).fillna(False).astype(bool)
 
     def emit(frame: pd.DataFrame, mask: pd.Series, form: str, field: str, detail: pd.Series) -> None:
-        locate = locate_for(form)
-        for idx in frame.index[mask.fillna(False).to_numpy(dtype=bool)]:
-            row = frame.loc[idx]
-            out.append(Finding("PD-ELIG-EARLY-COMPLICATION", str(row["study"]), str(row["site"]), str(row["subjid"]),
-                               form, field, str(row[field]), f"none on HSCT day +{low}..+{high}", str(detail.loc[idx]),
-                               str(row["src_file"]), str(row["src_sha256"]), locate(row, field), str(row["row_id"])))
+        emit_row_findings(out, frame, mask, "PD-ELIG-EARLY-COMPLICATION", form, field,
+                          f"none on HSCT day +{low}..+{high}", locate_for(form), detail)
 
     if not ae.empty:
         start = transplant_day(ae["aestdt"], ae["usubjid"].map(hsct))

@@ -55,8 +55,9 @@ def dli_timeline_findings(dli: pd.DataFrame, transplant: pd.DataFrame, enrollmen
     return out
 
 
-def _emit_rows(out: list[Finding], frame: pd.DataFrame, mask: pd.Series, rule: str, form: str, field: str,
-               expected: pd.Series | str, locate: Locate, detail: pd.Series | None = None) -> None:
+def emit_row_findings(out: list[Finding], frame: pd.DataFrame, mask: pd.Series, rule: str, form: str, field: str,
+                      expected: pd.Series | str, locate: Locate, detail: pd.Series | None = None) -> None:
+    """Append one finding of ``rule`` on ``form.field`` for each row of ``frame`` where ``mask`` holds."""
     for idx in frame.index[mask.fillna(False).to_numpy(dtype=bool)]:
         row = frame.loc[idx]
         exp = str(expected.loc[idx]) if isinstance(expected, pd.Series) else expected
@@ -71,7 +72,7 @@ def end_before_start_findings(frame: pd.DataFrame, form: str, start: str, end: s
         return []
     gap = transplant_day(frame[end], frame[start])
     out: list[Finding] = []
-    _emit_rows(out, frame, gap < 0, "ORDER-END-BEFORE-START", form, end, frame[start], locate)
+    emit_row_findings(out, frame, gap < 0, "ORDER-END-BEFORE-START", form, end, frame[start], locate)
     return out
 
 
@@ -84,7 +85,7 @@ def after_death_findings(frame: pd.DataFrame, form: str, date_field: str, deaths
     merged.index = frame.index
     gap = transplant_day(merged[date_field], merged["death_date"])
     out: list[Finding] = []
-    _emit_rows(out, merged, gap > 0, "ORDER-AFTER-DEATH", form, date_field, merged["death_date"], locate)
+    emit_row_findings(out, merged, gap > 0, "ORDER-AFTER-DEATH", form, date_field, merged["death_date"], locate)
     return out
 
 
@@ -101,7 +102,7 @@ def chemo_timing_findings(chemo: pd.DataFrame, dli: pd.DataFrame, allowed_days: 
     gap = transplant_day(merged["dlidt"], merged["chemo_end"])
     out: list[Finding] = []
     low, high = allowed_days
-    _emit_rows(out, merged, (gap < low) | (gap > high), "PD-CHEMO-TIMING", "chemo", "chemo_end",
+    emit_row_findings(out, merged, (gap < low) | (gap > high), "PD-CHEMO-TIMING", "chemo", "chemo_end",
                str(low) if low == high else f"{low}-{high}", locate, gap.astype("Int64"))
     return out
 
@@ -117,6 +118,6 @@ def plerixafor_timing_findings(plx: pd.DataFrame, dli: pd.DataFrame, window: lis
     out: list[Finding] = []
     low, high = window
     signed = day.map(lambda d: "" if pd.isna(d) else f"{int(d):+d}")
-    _emit_rows(out, merged, (day < low) | (day > high), "PD-PLERIXAFOR-TIMING", "plerixafor", "plx_date",
+    emit_row_findings(out, merged, (day < low) | (day > high), "PD-PLERIXAFOR-TIMING", "plerixafor", "plx_date",
                f"+{low}..+{high}", locate, signed)
     return out
