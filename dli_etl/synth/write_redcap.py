@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from collections import Counter
 from pathlib import Path
 
 from dli_etl.lineage import redcap_row_locator
@@ -77,15 +78,18 @@ def write_redcap(
     rows: list[dict[str, str]] = []
     locators: dict[int, str] = {}
     merged: dict[tuple[str, str], dict[str, str]] = {}
+    # repeat instances per (record, instrument, event) so far: counting earlier rows per record was
+    # quadratic in the site's size (a 256x REDCap site spent most of the generation there)
+    repeats: Counter[tuple[str, str, str]] = Counter()
     for form, records in bundle.forms.items():
         instrument = form_to_instrument[form]
         for record in records:
             event = record.get("_event") or DEFAULT_EVENT.get(instrument, "baseline_arm_1")
             record_id = record["subjid"]
             if instrument in REPEATING:
-                instance = record.get("_instance") or str(
-                    1 + sum(1 for r in rows if r["record_id"] == record_id and r["redcap_repeat_instrument"] == instrument
-                            and r["redcap_event_name"] == event))
+                repeat = (record_id, instrument, event)
+                instance = record.get("_instance") or str(1 + repeats[repeat])
+                repeats[repeat] += 1
                 row = {"record_id": record_id, "redcap_event_name": event, "redcap_repeat_instrument": instrument,
                        "redcap_repeat_instance": str(instance)}
                 rows.append(row)
