@@ -12,7 +12,7 @@ from sqlalchemy import Date, DateTime, create_engine, event, inspect
 from sqlalchemy.engine import Engine
 
 from dli_etl.pipeline import run_pipeline
-from dli_etl.publish import PUBLISH_LOG, RUN_ID_COLUMN, publish, published_run_id
+from dli_etl.publish import PUBLISH_LOG, RUN_ID_COLUMN, SQL_BATCH_ROWS, publish, published_run_id
 
 TESTS = Path(__file__).resolve().parent
 
@@ -61,8 +61,8 @@ def test_pipeline_publishes_to_postgresql_like_sqlite(generated_defects, run_def
 
 @pytest.mark.parametrize("warehouse", ["sqlite", "postgresql"])
 def test_tables_load_in_bulk_with_typed_dates(source, tmp_path, warehouse, request):
-    """Rows go in with COPY (PostgreSQL) or one executemany per table (SQLite), never an INSERT statement
-    per row; ADaM *DT columns are DATE, the other timestamps keep their time."""
+    """Rows go in with COPY (PostgreSQL) or one executemany per batch of rows (SQLite), never an INSERT
+    statement per row; ADaM *DT columns are DATE, the other timestamps keep their time."""
     url = request.getfixturevalue("postgres_db") if warehouse == "postgresql" else f"sqlite:///{tmp_path / 'w.sqlite'}"
     parquet, sql = tables_from_release(source)
     statements = []
@@ -80,7 +80,8 @@ def test_tables_load_in_bulk_with_typed_dates(source, tmp_path, warehouse, reque
         assert all(PUBLISH_LOG in s for s, _ in inserts), inserts  # the data went through COPY
     else:
         data = [s for s, _ in inserts if PUBLISH_LOG not in s]
-        assert len(data) == sum(1 for f in sql.values() if len(f)) and all(m for s, m in inserts if PUBLISH_LOG not in s)
+        batches = sum(-(-len(f) // SQL_BATCH_ROWS) for f in sql.values())  # one executemany per batch
+        assert len(data) == batches and all(m for s, m in inserts if PUBLISH_LOG not in s)
     back = _tables(url)
     for name, frame in sql.items():
         assert len(back[name]) == len(frame) == result.sql_tables[name]
@@ -121,3 +122,38 @@ def test_run_manifest_traces_inputs_code_and_outputs(run_clean, generated_clean)
     assert outputs["sdtm/DLIPRO/dm.parquet"] == hashlib.sha256((release / "sdtm" / "DLIPRO" / "dm.parquet").read_bytes()).hexdigest()
     assert manifest["sql_run_id_column"] == RUN_ID_COLUMN
     assert published_run_id(run_clean.warehouse_url, "sdtm_dm") == run_clean.run_id
+
+
+@pytest.mark.parametrize("warehouse", ["sqlite", "postgresql"])
+def test_a_table_larger_than_a_batch_goes_in_whole_batch_by_batch(tmp_path, warehouse, request, monkeypatch):
+    """Rows are converted to Python values one batch at a time (memory), and every batch arrives: nulls,
+    dates and text as one whole-table write would leave them."""
+    import dli_etl.publish as publish_module
+
+    url = request.getfixturevalue("postgres_db") if warehouse == "postgresql" else f"sqlite:///{tmp_path / 'w.sqlite'}"
+    monkeypatch.setattr(publish_module, "SQL_BATCH_ROWS", 7)
+    frame = pd.DataFrame({
+        "USUBJID": pd.array([f"S-{i:03d}" for i in range(50)], dtype="string"),
+        "LBSTRESN": pd.array([None if i % 5 == 0 else i / 4 for i in range(50)], dtype="Float64"),
+        "TRTSDT": pd.to_datetime([None if i % 9 == 0 else f"2026-01-{1 + i % 28:02d}" for i in range(50)]),
+    })
+    statements = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if statement.upper().startswith('INSERT INTO "BATCHED"'):
+            statements.append(len(parameters) if executemany else 1)
+
+    event.listen(Engine, "before_cursor_execute", seen)
+    try:
+        result = publish({"batched/batched": frame}, {"batched": frame}, tmp_path / "out", url, run_id="batch-run")
+    finally:
+        event.remove(Engine, "before_cursor_execute", seen)
+    assert result.sql_tables["batched"] == 50
+    if warehouse == "sqlite":
+        assert statements == [7] * 7 + [1]  # 50 rows in batches of at most 7
+    back = _tables(url)["batched"].sort_values("USUBJID").reset_index(drop=True)
+    assert back["USUBJID"].tolist() == frame["USUBJID"].tolist()
+    assert back["LBSTRESN"].isna().tolist() == frame["LBSTRESN"].isna().tolist()
+    assert back["LBSTRESN"].dropna().tolist() == frame["LBSTRESN"].dropna().astype(float).tolist()
+    assert pd.to_datetime(back["TRTSDT"]).dt.date.tolist() == frame["TRTSDT"].dt.date.tolist()
+    assert set(back[RUN_ID_COLUMN]) == {"batch-run"}
