@@ -78,17 +78,33 @@ def _measure(mode: str, landing: Path, out: Path, profiles: Path | None) -> dict
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def _generated(folder: Path, seed: int, scale: int):
+    """Generated data in ``folder``: reused when an earlier run left it complete (its ``.done`` marker)."""
+    from types import SimpleNamespace
+
+    from dli_etl.synth.generate import generate
+
+    done = folder / ".done"
+    if done.is_file():
+        return SimpleNamespace(**{k: (Path(v) if k in ("landing", "profiles") and v else v)
+                                  for k, v in json.loads(done.read_text(encoding="utf-8")).items()})
+    data = generate(folder, seed=seed, defect_rate=0.03, scale=scale)
+    done.write_text(json.dumps({"landing": str(data.landing), "profiles": str(data.profiles) if data.profiles else None,
+                                "subjects": data.subjects}), encoding="utf-8")
+    return data
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--dagster", action="store_true", help="also run the Dagster asset graph")
     parser.add_argument("--seed", type=int, default=20261101)
     parser.add_argument("--plot", type=Path, default=None, help="write a PNG of CPU per input row and RSS")
+    parser.add_argument("--data", type=Path, default=None,
+                        help="keep generated data in DATA/x<scale> and reuse it on the next run (256x takes minutes)")
     parser.add_argument("--replot", type=Path, nargs="+", default=None,
                         help="plot the JSON lines earlier runs printed (saved to files) instead of measuring")
     args = parser.parse_args()
-    from dli_etl.synth.generate import generate
-
     results = []
     if args.replot:
         for path in args.replot:
@@ -98,7 +114,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for scale in [] if args.replot else args.scales:
             root = Path(tmp) / f"x{scale}"
-            data = generate(root / "data", seed=args.seed, defect_rate=0.03, scale=scale)
+            data = _generated(args.data / f"x{scale}" if args.data else root / "data", args.seed, scale)
             floor = _measure("floor", data.landing, root / "floor", None)
             row = {"scale": scale, "subjects": sum(data.subjects.values()), "input_rows": floor["rows"],
                    "floor_wall_s": floor["wall"]}
