@@ -28,9 +28,8 @@ def study_day(dtc: pd.Series, rfstdtc: pd.Series) -> pd.Series:
 
 def sequence_numbers(frame: pd.DataFrame, by: str, order: list[str], name: str) -> pd.DataFrame:
     """--SEQ: 1..n per subject in a stable sort order."""
-    out = frame.sort_values([by, *order], kind="mergesort").copy()
-    out[name] = (out.groupby(by).cumcount() + 1).astype("Int64")
-    return out
+    out = frame.sort_values([by, *order], kind="mergesort")
+    return out.assign(**{name: (out.groupby(by).cumcount() + 1).astype("Int64")})
 
 
 @lru_cache(maxsize=1)

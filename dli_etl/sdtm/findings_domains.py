@@ -10,7 +10,14 @@ import pandas as pd
 
 from dli_etl.rules.ctcae_chemistry import CHEMISTRY_TERMS, ctcae_grade_chemistry, reference_range_indicator
 from dli_etl.rules.ctcae_consistency import LAB_TERMS, reported_grades
-from dli_etl.sdtm.algorithms import conform, finish_domain, study_day, with_reference_start
+from dli_etl.sdtm.algorithms import (
+    LINEAGE_COLUMNS,
+    conform,
+    finish_domain,
+    study_day,
+    variable_metadata,
+    with_reference_start,
+)
 
 MRD_TESTS = {  # sponsor-extended LBTESTCD (no CDISC code for MRD by flow or WT1; clinical.md 6.5)
     "FLOW CYTOMETRY": ("MRDFLOW", "Measurable Residual Disease by Flow", "FLOW CYTOMETRY"),
@@ -120,7 +127,10 @@ def build_lb(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> 
             LBMETHOD=lbmethod, LBLLOQ=rows["mrd_lod"], LBTOXGR=pd.NA, LBDTC=rows["lbdtc"]))
     if not frames:
         return conform(pd.DataFrame(), "LB")
-    lb = pd.concat(frames, ignore_index=True)
+    # each test's rows carry every column of their form (all analytes, their units and ranges); only LB
+    # variables and lineage go on, or the concatenation is many times the domain (most of a run's peak)
+    keep = set(variable_metadata().query("domain == 'LB'")["variable"]) | set(LINEAGE_COLUMNS) | {"RFSTDTC"}
+    lb = pd.concat([frame[[c for c in frame.columns if c in keep]] for frame in frames], ignore_index=True)
     lb["LBDY"] = study_day(lb["LBDTC"], lb["RFSTDTC"]).astype("Float64")
     return finish_domain(lb, study, "LB", ["LBDTC", "LBCAT", "LBTESTCD", "LBORRES"])
 
