@@ -53,22 +53,26 @@ def build_sv(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> 
 def with_visits(frame: pd.DataFrame, sv: pd.DataFrame, dtc: str) -> pd.DataFrame:
     """A copy of ``frame`` with VISITNUM and VISIT of the subject's visit (SV) whose dates contain the
     record's date; the narrowest such visit when several do; null when none does (a draw between visits)."""
-    out = frame.copy()
-    out["VISITNUM"] = pd.Series(pd.NA, index=out.index, dtype="Float64")
-    out["VISIT"] = pd.Series(pd.NA, index=out.index, dtype="string")
+    out = frame.assign(VISITNUM=pd.Series(pd.NA, index=frame.index, dtype="Float64"),
+                       VISIT=pd.Series(pd.NA, index=frame.index, dtype="string"))
     if frame.empty or sv.empty:
         return out
     dates = pd.DataFrame({"USUBJID": frame["USUBJID"], "day": frame[dtc].astype("string").str.slice(0, 10),
                           "row": range(len(frame))})
     dates = dates[dates["day"].str.len() == 10]
-    windows = sv[["USUBJID", "VISITNUM", "VISIT", "SVSTDTC", "SVENDTC"]].dropna(subset=["SVSTDTC", "SVENDTC"])
-    pairs = dates.merge(windows, on="USUBJID")
-    pairs = pairs[(pairs["SVSTDTC"] <= pairs["day"]) & (pairs["day"] <= pairs["SVENDTC"])]
-    span = pd.to_datetime(pairs["SVENDTC"]) - pd.to_datetime(pairs["SVSTDTC"])
-    best = pairs.assign(span=span).sort_values(["row", "span", "VISITNUM"], kind="mergesort").drop_duplicates("row")
+    windows = sv[["USUBJID", "VISITNUM", "VISIT", "SVSTDTC", "SVENDTC"]].dropna(
+        subset=["SVSTDTC", "SVENDTC"]).reset_index(drop=True)
+    span = (pd.to_datetime(windows["SVENDTC"]) - pd.to_datetime(windows["SVSTDTC"])).to_numpy()
+    # every dated record meets every visit of its subject: the pairs carry window numbers, not the visits'
+    # text, since there are several times as many pairs as records
+    pairs = dates.merge(windows[["USUBJID", "SVSTDTC", "SVENDTC"]].assign(window=range(len(windows))), on="USUBJID")
+    pairs = pairs.loc[(pairs["SVSTDTC"] <= pairs["day"]) & (pairs["day"] <= pairs["SVENDTC"]), ["row", "window"]]
+    chosen = windows["VISITNUM"].to_numpy()[pairs["window"].to_numpy()]
+    best = pairs.assign(span=span[pairs["window"].to_numpy()], VISITNUM=chosen).sort_values(
+        ["row", "span", "VISITNUM"], kind="mergesort").drop_duplicates("row")
     positions = best["row"].to_numpy()
-    out.iloc[positions, out.columns.get_loc("VISITNUM")] = best["VISITNUM"].to_numpy()
-    out.iloc[positions, out.columns.get_loc("VISIT")] = best["VISIT"].to_numpy()
+    out.iloc[positions, out.columns.get_loc("VISITNUM")] = windows["VISITNUM"].to_numpy()[best["window"].to_numpy()]
+    out.iloc[positions, out.columns.get_loc("VISIT")] = windows["VISIT"].to_numpy()[best["window"].to_numpy()]
     return out
 
 
