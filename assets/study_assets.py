@@ -80,7 +80,7 @@ def study_assets(study: str) -> list[AssetsDefinition]:
         # what the landing sensor compares answered workbooks against when it has no cursor
         responses = response_digests(paths.landing(), (study,)).get(study, "")
         state = pipeline.query_state(paths.landing(), paths.output(), paths.warehouse_url or None)
-        result = pipeline.harmonize(ingested, state.accepted)
+        result = pipeline.harmonize(ingested, state.accepted, paths.output())
         acc = result.accounting
         yield Output(result, metadata={
             "sites": len(source_files), "rows_in": int(acc["rows_in"].sum()), "rows_curated": int(acc["rows_curated"].sum()),

@@ -148,9 +148,11 @@ def ingest(study: str, landing: Path, profiles: list[SiteProfile] | None = None)
     return ingest_study(study, Path(landing), profiles if profiles is not None else load_profiles())
 
 
-def harmonize(ingested: IngestResult, accepted: set[str] | None = None) -> HarmonizeResult:
-    """Typed forms, findings, quarantine and row accounting."""
-    return harmonize_study(ingested, frozenset(accepted or ()))
+def harmonize(ingested: IngestResult, accepted: set[str] | None = None, out: Path | None = None) -> HarmonizeResult:
+    """Typed forms, findings, quarantine and row accounting. With ``out``, each source's typed forms are
+    kept under ``<out>/.cache/harmonize/<study>`` and reused while the source is unchanged."""
+    cache = Path(out) / ".cache" / "harmonize" / ingested.study if out is not None else None
+    return harmonize_study(ingested, frozenset(accepted or ()), cache)
 
 
 def map_sdtm(harmonized: HarmonizeResult) -> SdtmResult:
@@ -476,7 +478,7 @@ def run_pipeline(landing: Path, out: Path, warehouse_url: str | None = None, pro
     for study in STUDIES:
         ingested = ingest(study, landing, profiles)
         say(f"{study}: ingest: {len(ingested.forms)} raw forms from {len(ingested.files)} files")
-        harmonized = harmonize(ingested, state.accepted)
+        harmonized = harmonize(ingested, state.accepted, out)
         sdtm = map_sdtm(harmonized)
         say(f"{study}: harmonize and map to SDTM: {len(sdtm.domains)} domains")
         if expectations:

@@ -20,6 +20,7 @@ from dli_etl.harmonize.fields import (
     standardize_number,
     standardize_plerixafor_dose,
 )
+from dli_etl.harmonize.raw_cache import RawFormCache
 from dli_etl.ingest.raw_form import LINEAGE, RawForm
 from dli_etl.specs import load_spec
 from dli_etl.text_safety import has_control_characters, strip_control_characters
@@ -109,11 +110,20 @@ def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding],
     return out, findings, verbatim
 
 
-def harmonize_form(raws: list[RawForm], form: str) -> tuple[pd.DataFrame, list[Finding], pd.DataFrame]:
-    """All sources of one form, stacked in a stable order (file, then source row), with their source text."""
+def harmonize_form(raws: list[RawForm], form: str, cache: RawFormCache | None = None
+                   ) -> tuple[pd.DataFrame, list[Finding], pd.DataFrame]:
+    """All sources of one form, stacked in a stable order (file, then source row), with their source text.
+    With ``cache``, a source whose raw form is unchanged since an earlier run is not typed again."""
     frames, findings, texts = [], [], []
     for raw in sorted(raws, key=lambda r: r.src_file):
-        frame, found, verbatim = harmonize_raw(raw, form)
+        if cache is None:
+            frame, found, verbatim = harmonize_raw(raw, form)
+        else:
+            key, typed = cache.get(raw, form)
+            if typed is None:
+                typed = harmonize_raw(raw, form)
+                cache.put(raw, form, key, typed)
+            frame, found, verbatim = typed
         frames.append(frame)
         texts.append(verbatim)
         findings += found

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 import pandera.errors
@@ -23,6 +24,7 @@ from dli_etl.harmonize.quarantine import (
     quarantine_form,
     value_accounting,
 )
+from dli_etl.harmonize.raw_cache import RawFormCache
 from dli_etl.ingest.raw_form import IngestResult
 from dli_etl.lineage import cell_locator
 from dli_etl.rules.ae_seriousness import seriousness_findings
@@ -130,11 +132,13 @@ def _schema_findings(form: str, frame: pd.DataFrame) -> list[Finding]:
     return out
 
 
-def harmonize_study(ingest: IngestResult, accepted: frozenset[str] | set[str] = frozenset()) -> HarmonizeResult:
+def harmonize_study(ingest: IngestResult, accepted: frozenset[str] | set[str] = frozenset(),
+                    cache_dir: Path | None = None) -> HarmonizeResult:
     """Typed forms, findings, value-level quarantine and accounting for one study.
 
     ``accepted``: finding ids whose query the data manager accepted (value confirmed correct); they stay
-    in the findings table but no longer null their value or hold their record.
+    in the findings table but no longer null their value or hold their record. ``cache_dir``: keep each
+    source's typed forms there and reuse the unchanged ones (``harmonize.raw_cache``).
     """
     study = ingest.study
     studies = load_spec("studies")
@@ -143,11 +147,12 @@ def harmonize_study(ingest: IngestResult, accepted: frozenset[str] | set[str] = 
     findings: list[Finding] = list(ingest.findings)
     frames: dict[str, pd.DataFrame] = {}
     verbatims: dict[str, pd.DataFrame] = {}
+    cache = RawFormCache(Path(cache_dir)) if cache_dir is not None else None
     for form in HARMONIZED_FORMS:
         raws = ingest.frames_for(form)
         if not raws:
             continue
-        frame, found, verbatim = harmonize_form(raws, form)
+        frame, found, verbatim = harmonize_form(raws, form, cache)
         frames[form] = frame
         verbatims[form] = verbatim
         findings += found

@@ -1,0 +1,92 @@
+"""Typed forms kept by content between runs: a raw form (one form of one source file) whose text, reading
+instructions and harmonizing code are unchanged since an earlier run into the same output reuses that
+run's typed frame, findings and source text instead of being typed again.
+
+After a change at one site, only that site's files are typed again; the study's cross-form rules and
+quarantine still run on the whole study, since they look across sites' forms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from dataclasses import dataclass, fields
+from functools import cache
+from importlib import resources
+from importlib.metadata import version
+from pathlib import Path
+
+import pandas as pd
+
+from dli_etl.findings import Finding
+from dli_etl.ingest.raw_form import RawForm
+
+TypedForm = tuple[pd.DataFrame, list[Finding], pd.DataFrame]
+
+
+@cache
+def code_fingerprint() -> str:
+    """Every file of the installed ``dli_etl`` package (code and specs) and the pandas version: a typed
+    form from other code or specs is never reused."""
+    digest = hashlib.sha256(version("pandas").encode("utf-8"))
+    root = resources.files("dli_etl")
+    for path in sorted(Path(str(root)).rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".yaml", ".yml", ".csv", ".json"):
+            digest.update(path.as_posix().encode("utf-8"))
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def raw_form_key(raw: RawForm, form: str) -> str:
+    """What typing ``raw`` as ``form`` depends on: every value and column of its frame, how the site's
+    profile says to read it (units, maps, separators, date format...), and the code."""
+    digest = hashlib.sha256(code_fingerprint().encode("utf-8"))
+    instructions = {f.name: getattr(raw, f.name) for f in fields(raw) if f.name != "frame"}
+    digest.update(json.dumps([form, instructions], sort_keys=True, default=str).encode("utf-8"))
+    frame = raw.frame
+    digest.update(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode("utf-8"))
+    digest.update(json.dumps([str(i) for i in frame.index[:1]] + [len(frame)]).encode("utf-8"))
+    digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
+@dataclass
+class RawFormCache:
+    """Typed forms under ``folder``, one entry per (source file, form): a new entry replaces the file's
+    older one. ``hits`` and ``misses`` count this run's lookups."""
+
+    folder: Path
+    hits: int = 0
+    misses: int = 0
+
+    def _slot(self, raw: RawForm, form: str) -> str:
+        return f"{form}-{hashlib.sha256(raw.src_file.encode('utf-8')).hexdigest()[:16]}"
+
+    def get(self, raw: RawForm, form: str) -> tuple[str, TypedForm | None]:
+        """(key, the typed form stored under it or None)."""
+        key = raw_form_key(raw, form)
+        path = Path(self.folder) / f"{self._slot(raw, form)}-{key}.pkl"
+        if path.is_file():
+            try:
+                with path.open("rb") as handle:
+                    typed = pickle.load(handle)
+                self.hits += 1
+                return key, typed
+            except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+                path.unlink(missing_ok=True)  # unreadable: typed again below, and rewritten
+        self.misses += 1
+        return key, None
+
+    def put(self, raw: RawForm, form: str, key: str, typed: TypedForm) -> None:
+        folder = Path(self.folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        slot = self._slot(raw, form)
+        path = folder / f"{slot}-{key}.pkl"
+        temporary = path.with_suffix(".tmp")
+        with temporary.open("wb") as handle:
+            pickle.dump(typed, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        temporary.replace(path)  # a killed run never leaves half an entry behind
+        for stale in folder.glob(f"{slot}-*.pkl"):
+            if stale != path:
+                stale.unlink(missing_ok=True)

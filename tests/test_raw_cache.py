@@ -1,0 +1,80 @@
+"""Typed forms reused by content between runs (``harmonize.raw_cache``): the same result as typing
+everything again, only changed sources typed again, and one entry per source and form kept."""
+
+import dataclasses
+
+import pandas as pd
+import pytest
+
+from dli_etl.harmonize.forms import harmonize_form
+from dli_etl.harmonize.raw_cache import RawFormCache
+from dli_etl.harmonize.study import harmonize_study
+from dli_etl.pipeline import ingest
+
+
+@pytest.fixture(scope="module")
+def ingested(generated_defects):
+    return ingest("DLIPRO", generated_defects.landing)
+
+
+def _same(left, right) -> None:
+    for name in ("curated", "quarantine"):
+        assert getattr(left, name).keys() == getattr(right, name).keys()
+        for form in getattr(left, name):
+            pd.testing.assert_frame_equal(getattr(left, name)[form], getattr(right, name)[form])
+    for name in ("findings", "accounting", "quarantined_values"):
+        pd.testing.assert_frame_equal(getattr(left, name), getattr(right, name))
+    assert left.enrolled == right.enrolled
+
+
+def test_a_cached_study_is_the_study_typed_again(ingested, tmp_path):
+    fresh = harmonize_study(ingested)
+    cold = harmonize_study(ingested, cache_dir=tmp_path / "cache")
+    warm = harmonize_study(ingested, cache_dir=tmp_path / "cache")
+    _same(fresh, cold)
+    _same(fresh, warm)
+    assert any((tmp_path / "cache").glob("*.pkl"))
+
+
+def test_only_the_changed_source_is_typed_again(ingested, tmp_path):
+    raws = ingested.frames_for("cbc")
+    assert len(raws) > 1, "the CBC form comes from several sites' files"
+    cache = RawFormCache(tmp_path / "cache")
+    harmonize_form(raws, "cbc", cache)
+    assert (cache.hits, cache.misses) == (0, len(raws))
+    warm = RawFormCache(tmp_path / "cache")
+    harmonize_form(raws, "cbc", warm)
+    assert (warm.hits, warm.misses) == (len(raws), 0)
+
+    # one cell of one site's file changes: a platelet count is corrected to a value nobody else has
+    changed = raws[0]
+    frame = changed.frame.copy()
+    column = next(c for c in frame.columns if c.startswith("plt"))
+    frame.loc[frame.index[0], column] = "123456"
+    edited = [dataclasses.replace(changed, frame=frame), *raws[1:]]
+    after = RawFormCache(tmp_path / "cache")
+    typed, _, verbatim = harmonize_form(edited, "cbc", after)
+    assert (after.hits, after.misses) == (len(raws) - 1, 1)
+    assert "123456" in set(verbatim[column].dropna())
+    # the changed file's older entry is gone: one entry per source file and form
+    assert len(list((tmp_path / "cache").glob("cbc-*.pkl"))) == len(raws)
+
+
+def test_other_reading_instructions_are_not_the_same_source(ingested, tmp_path):
+    """A site profile that now declares another unit or date format must not get the old typed form."""
+    raw = ingested.frames_for("cbc")[0]
+    cache = RawFormCache(tmp_path / "cache")
+    harmonize_form([raw], "cbc", cache)
+    other = dataclasses.replace(raw, date_format="%d.%m.%Y" if raw.date_format != "%d.%m.%Y" else "%Y-%m-%d")
+    harmonize_form([other], "cbc", cache)
+    assert (cache.hits, cache.misses) == (0, 2)
+
+
+def test_an_unreadable_entry_is_typed_again(ingested, tmp_path):
+    raw = ingested.frames_for("cbc")[0]
+    harmonize_form([raw], "cbc", RawFormCache(tmp_path / "cache"))
+    for entry in (tmp_path / "cache").glob("*.pkl"):
+        entry.write_bytes(b"half a pickle")
+    again = RawFormCache(tmp_path / "cache")
+    typed, _, _ = harmonize_form([raw], "cbc", again)
+    assert (again.hits, again.misses) == (0, 1) and len(typed) == len(raw.frame)
