@@ -40,7 +40,7 @@ def published(context: AssetExecutionContext, paths: DliEtlPaths, **stages: obje
         if adam is not None:
             adams[study] = adam
     state = pipeline.query_state(paths.landing(), paths.output(), paths.warehouse_url or None)
-    analysis = pipeline.analyse_adams(adams)
+    analysis = pipeline.analyse_adams(adams, paths.output())
     summary = pipeline.write_outputs(runs, paths.output(), paths.landing(), paths.warehouse_url or None,
                                      run_id=context.run_id, state=state, analysis=analysis,
                                      allow_empty=paths.allow_empty, submission=paths.submission)

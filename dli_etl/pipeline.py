@@ -221,15 +221,16 @@ def all_coverage(runs: list[StudyRun]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns).astype({c: "int64" for c in columns if c.startswith("values_")})
 
 
-def analyse(runs: list[StudyRun]) -> Analysis:
+def analyse(runs: list[StudyRun], out: Path | None = None) -> Analysis:
     """ADaM from each study's SDTM, checked against its schemas; then endpoints and curves."""
-    return analyse_adams({run.study: build_adam(run.study, run.sdtm) for run in runs if run.sdtm})
+    return analyse_adams({run.study: build_adam(run.study, run.sdtm) for run in runs if run.sdtm}, out)
 
 
-def analyse_adams(adams: dict[str, dict[str, pd.DataFrame]]) -> Analysis:
-    """Endpoints, curves and schema findings from ADaM datasets already built (e.g. by the adam asset)."""
+def analyse_adams(adams: dict[str, dict[str, pd.DataFrame]], out: Path | None = None) -> Analysis:
+    """Endpoints, curves and schema findings from ADaM datasets already built (e.g. by the adam asset).
+    With ``out``, curve drawings are kept under ``<out>/.cache/curves`` and reused while unchanged."""
     found = [adam_findings(study, datasets) for study, datasets in adams.items()]
-    curves, at_risk, figures = study_curves(adams)
+    curves, at_risk, figures = study_curves(adams, Path(out) / ".cache" / "curves" if out is not None else None)
     endpoints = endpoint_table(adams)
     return Analysis(adams, endpoints, curves, at_risk, figures,
                     pd.concat(found, ignore_index=True) if found else empty_findings(),
@@ -298,7 +299,7 @@ def write_outputs(runs: list[StudyRun], out: Path, landing: Path, warehouse_url:
     check_read({r.study: sum(f.status == "read" for f in r.ingest.files) for r in runs}, out, allow_empty)
     run_id = run_id or datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ-") + uuid.uuid4().hex[:6]
     state = state or QueryState()
-    analysis = analysis or analyse(runs)
+    analysis = analysis or analyse(runs, out)
     gates = [g for r in runs for g in r.gates] + analysis.gates
     if not all(g.passed for g in gates):
         raise ReleaseBlocked(gates)

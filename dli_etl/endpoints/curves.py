@@ -7,9 +7,11 @@ time, never folded onto the landmark."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from html import escape
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -156,8 +158,38 @@ REPORT_CURVES = {
 }
 
 
-def study_curves(adams: dict[str, dict[str, pd.DataFrame]]) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
-    """(curve points, numbers at risk, [{title, svg}]) for every study present."""
+def cached_curve_svg(points: pd.DataFrame, at_risk: pd.DataFrame, title: str, y_label: str,
+                     cache_dir: Path | None) -> str:
+    """``curve_svg``, kept in ``cache_dir`` by content: drawing is most of the curves' cost, and most runs
+    change no curve (a corrected lab value moves no survival estimate)."""
+    if cache_dir is None:
+        return curve_svg(points, at_risk, title, y_label)
+    from importlib.metadata import version
+
+    from dli_etl.code_fingerprint import code_fingerprint
+
+    digest = hashlib.sha256("\0".join((code_fingerprint(), version("matplotlib"), title, y_label)).encode("utf-8"))
+    digest.update(points.to_csv(index=False).encode("utf-8"))
+    digest.update(at_risk.to_csv(index=False).encode("utf-8"))
+    slot = hashlib.sha256(title.encode("utf-8")).hexdigest()[:16]
+    path = Path(cache_dir) / f"{slot}-{digest.hexdigest()[:32]}.svg"
+    if path.is_file():
+        return path.read_text(encoding="utf-8")
+    svg = curve_svg(points, at_risk, title, y_label)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(svg, encoding="utf-8")
+    temporary.replace(path)
+    for stale in path.parent.glob(f"{slot}-*.svg"):  # one drawing per curve is kept
+        if stale != path:
+            stale.unlink(missing_ok=True)
+    return svg
+
+
+def study_curves(adams: dict[str, dict[str, pd.DataFrame]], cache_dir: Path | None = None
+                 ) -> tuple[pd.DataFrame, pd.DataFrame, list[dict]]:
+    """(curve points, numbers at risk, [{title, svg}]) for every study present; with ``cache_dir``, an
+    unchanged curve's drawing is taken from there (``cached_curve_svg``)."""
     points, risks, figures = [], [], []
     for study, specs in REPORT_CURVES.items():
         if study not in adams or adams[study]["adtte"].empty:
@@ -168,6 +200,6 @@ def study_curves(adams: dict[str, dict[str, pd.DataFrame]]) -> tuple[pd.DataFram
             r = numbers_at_risk(study, adtte, paramcd, at_risk_days(float(p["TIME"].max()) if not p.empty else 0.0))
             points.append(p)
             risks.append(r)
-            figures.append({"title": title, "svg": curve_svg(p, r, title, y_label)})
+            figures.append({"title": title, "svg": cached_curve_svg(p, r, title, y_label, cache_dir)})
     return (pd.concat(points, ignore_index=True) if points else pd.DataFrame(columns=list(CURVE_COLUMNS)),
             pd.concat(risks, ignore_index=True) if risks else pd.DataFrame(columns=list(AT_RISK_COLUMNS)), figures)

@@ -12,30 +12,15 @@ import hashlib
 import json
 import pickle
 from dataclasses import dataclass, fields
-from functools import cache
-from importlib import resources
-from importlib.metadata import version
 from pathlib import Path
 
 import pandas as pd
 
+from dli_etl.code_fingerprint import code_fingerprint
 from dli_etl.findings import Finding
 from dli_etl.ingest.raw_form import RawForm
 
 TypedForm = tuple[pd.DataFrame, list[Finding], pd.DataFrame]
-
-
-@cache
-def code_fingerprint() -> str:
-    """Every file of the installed ``dli_etl`` package (code and specs) and the pandas version: a typed
-    form from other code or specs is never reused."""
-    digest = hashlib.sha256(version("pandas").encode("utf-8"))
-    root = resources.files("dli_etl")
-    for path in sorted(Path(str(root)).rglob("*")):
-        if path.is_file() and path.suffix in (".py", ".yaml", ".yml", ".csv", ".json"):
-            digest.update(path.as_posix().encode("utf-8"))
-            digest.update(path.read_bytes())
-    return digest.hexdigest()
 
 
 def raw_form_key(raw: RawForm, form: str) -> str:

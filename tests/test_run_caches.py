@@ -1,5 +1,6 @@
-"""Typed forms reused by content between runs (``harmonize.raw_cache``): the same result as typing
-everything again, only changed sources typed again, and one entry per source and form kept."""
+"""What a run keeps by content for the next one: typed forms (``harmonize.raw_cache``) and curve
+drawings. The same result as deriving everything again, only changed inputs derived again, one entry
+per source and form (per curve) kept."""
 
 import dataclasses
 
@@ -78,3 +79,27 @@ def test_an_unreadable_entry_is_typed_again(ingested, tmp_path):
     again = RawFormCache(tmp_path / "cache")
     typed, _, _ = harmonize_form([raw], "cbc", again)
     assert (again.hits, again.misses) == (0, 1) and len(typed) == len(raw.frame)
+
+
+def test_a_curve_is_drawn_once_while_its_data_are_unchanged(clean_analysis, tmp_path, monkeypatch):
+    """The cached drawing is the drawing; an unchanged curve is not drawn again; a changed one is, and
+    replaces its older drawing."""
+    from dli_etl.endpoints import curves
+
+    points = clean_analysis.curves
+    risks = clean_analysis.at_risk
+    one = points[(points["STUDYID"] == "DLIPRO") & (points["PARAMCD"] == "OS")]
+    at_risk = risks[(risks["STUDYID"] == "DLIPRO") & (risks["PARAMCD"] == "OS")]
+    drawn = curves.curve_svg(one, at_risk, "OS", "probability")
+    assert curves.cached_curve_svg(one, at_risk, "OS", "probability", tmp_path) == drawn
+
+    def must_not_draw(*_args):
+        raise AssertionError("an unchanged curve was drawn again")
+
+    monkeypatch.setattr(curves, "curve_svg", must_not_draw)
+    assert curves.cached_curve_svg(one, at_risk, "OS", "probability", tmp_path) == drawn
+    monkeypatch.undo()
+    moved = one.assign(ESTIMATE=one["ESTIMATE"] * 0.5)
+    redrawn = curves.cached_curve_svg(moved, at_risk, "OS", "probability", tmp_path)
+    assert redrawn != drawn and redrawn == curves.curve_svg(moved, at_risk, "OS", "probability")
+    assert len(list(tmp_path.glob("*.svg"))) == 1
