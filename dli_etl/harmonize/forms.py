@@ -97,11 +97,12 @@ def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding],
         out[name] = values
         for suffix, extra in result.extra.items():
             out[name + suffix] = extra
+        empty = blank(text)
         if fspec.get("required"):
             # a column missing from the file was reported once at ingest; each row still lacks the value
-            findings += _findings_for(raw, frame, "REQ-MISSING", blank(text), name, "", form)
+            findings += _findings_for(raw, frame, "REQ-MISSING", empty, name, "", form)
         for rule_id, (mask, detail) in result.problems.items():
-            findings += _findings_for(raw, frame, rule_id, mask & ~blank(text), name, detail, form)
+            findings += _findings_for(raw, frame, rule_id, mask & ~empty, name, detail, form)
     for col in LINEAGE:
         out[col] = frame[col]
     for col in ("event_oid", "event_repeat_key", "id_pseudonym"):
