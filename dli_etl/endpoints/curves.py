@@ -166,7 +166,7 @@ def cached_curve_svg(points: pd.DataFrame, at_risk: pd.DataFrame, title: str, y_
         return curve_svg(points, at_risk, title, y_label)
     from importlib.metadata import version
 
-    from dli_etl.code_fingerprint import code_fingerprint
+    from dli_etl.run_cache import code_fingerprint, replace_entry
 
     digest = hashlib.sha256("\0".join((code_fingerprint(), version("matplotlib"), title, y_label)).encode("utf-8"))
     digest.update(points.to_csv(index=False).encode("utf-8"))
@@ -176,13 +176,7 @@ def cached_curve_svg(points: pd.DataFrame, at_risk: pd.DataFrame, title: str, y_
     if path.is_file():
         return path.read_text(encoding="utf-8")
     svg = curve_svg(points, at_risk, title, y_label)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(svg, encoding="utf-8")
-    temporary.replace(path)
-    for stale in path.parent.glob(f"{slot}-*.svg"):  # one drawing per curve is kept
-        if stale != path:
-            stale.unlink(missing_ok=True)
+    replace_entry(path, svg.encode("utf-8"))
     return svg
 
 

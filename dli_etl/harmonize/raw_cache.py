@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from dli_etl.code_fingerprint import code_fingerprint
 from dli_etl.findings import Finding
 from dli_etl.ingest.raw_form import RawForm
+from dli_etl.run_cache import code_fingerprint, replace_entry
 
 TypedForm = tuple[pd.DataFrame, list[Finding], pd.DataFrame]
 
@@ -64,14 +64,5 @@ class RawFormCache:
         return key, None
 
     def put(self, raw: RawForm, form: str, key: str, typed: TypedForm) -> None:
-        folder = Path(self.folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        slot = self._slot(raw, form)
-        path = folder / f"{slot}-{key}.pkl"
-        temporary = path.with_suffix(".tmp")
-        with temporary.open("wb") as handle:
-            pickle.dump(typed, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        temporary.replace(path)  # a killed run never leaves half an entry behind
-        for stale in folder.glob(f"{slot}-*.pkl"):
-            if stale != path:
-                stale.unlink(missing_ok=True)
+        path = Path(self.folder) / f"{self._slot(raw, form)}-{key}.pkl"
+        replace_entry(path, pickle.dumps(typed, protocol=pickle.HIGHEST_PROTOCOL))

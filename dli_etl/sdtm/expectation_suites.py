@@ -16,6 +16,7 @@ from pathlib import Path
 import pandas as pd
 
 from dli_etl.findings import Finding
+from dli_etl.run_cache import replace_entry
 from dli_etl.sdtm.algorithms import variable_metadata
 from dli_etl.sdtm.controlled_terms import codelists
 
@@ -142,15 +143,9 @@ def validate_domains(study: str, domains: dict[str, pd.DataFrame], docs_dir: Pat
         if details is not None:
             details.extend(rows)
         if cached is not None:
-            cached.parent.mkdir(parents=True, exist_ok=True)
             text = json.dumps({"success": success[domain], "findings": [asdict(f) for f in mine], "details": rows},
                               default=str)
-            temporary = cached.with_suffix(".tmp")
-            temporary.write_text(text, encoding="utf-8")
-            temporary.replace(cached)  # a killed run never leaves half an outcome behind
-            for stale in cached.parent.glob(f"{domain}-*.json"):  # one outcome per domain is kept
-                if stale != cached:
-                    stale.unlink(missing_ok=True)
+            replace_entry(cached, text.encode("utf-8"))
     index = None
     if docs_dir is not None:
         context.build_data_docs(site_names=["dli_etl"])
