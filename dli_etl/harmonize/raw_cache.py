@@ -31,7 +31,6 @@ def raw_form_key(raw: RawForm, form: str) -> str:
     digest.update(json.dumps([form, instructions], sort_keys=True, default=str).encode("utf-8"))
     frame = raw.frame
     digest.update(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode("utf-8"))
-    digest.update(json.dumps([str(i) for i in frame.index[:1]] + [len(frame)]).encode("utf-8"))
     digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
     return digest.hexdigest()[:32]
 
