@@ -64,8 +64,9 @@ def test_expectation_level_results_are_kept_for_the_report(run_clean, tmp_path):
     dm = pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / "dm.parquet")
     broken = dm.copy()
     broken.loc[[0, 1], "SEX"] = ["X", "Q"]
+    broken.loc[5, "USUBJID"] = broken.loc[6, "USUBJID"]
     details: list[dict] = []
-    validate_domains("DLIPRO", {"dm": broken}, details=details)
+    found, _, _ = validate_domains("DLIPRO", {"dm": broken}, details=details)
     rows = pd.DataFrame(details)
     assert set(rows.columns) == set(EXPECTATION_COLUMNS)
     assert len(rows) == len(build_suite("DM")["expectations"])
@@ -73,7 +74,16 @@ def test_expectation_level_results_are_kept_for_the_report(run_clean, tmp_path):
     assert not sex["success"] and sex["element_count"] == len(dm) and sex["unexpected_count"] == 2
     assert sex["unexpected_percent"] == pytest.approx(100 * 2 / len(dm), abs=0.01)
     assert set(sex["unexpected_examples"].split(", ")) == {"X", "Q"}
-    assert rows.drop(index=sex.name)["success"].all()
+    # each failed expectation gets its own details (they are fetched in a second pass, matched back)
+    twice = rows[(rows["column"] == "USUBJID") & (rows["expectation"] == "expect_column_values_to_be_unique")].iloc[0]
+    assert not twice["success"] and twice["unexpected_count"] == 2
+    assert twice["unexpected_examples"] == broken.loc[6, "USUBJID"]
+    assert {f.field for f in found} == {"SEX", "USUBJID"} and len(found) == 4
+    passed = rows.drop(index=[sex.name, twice.name])
+    assert passed["success"].all()
+    # a passing row-wise expectation checked every row and found none unexpected
+    row_wise = passed[~passed["expectation"].str.startswith("expect_table_")]
+    assert (row_wise["element_count"] == len(dm)).all() and (row_wise["unexpected_count"] == 0).all()
 
 
 def test_the_report_lists_failed_expectations_inline(run_clean):
