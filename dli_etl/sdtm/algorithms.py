@@ -6,7 +6,7 @@ Each takes a frame and returns a new one; inputs are never mutated.
 from __future__ import annotations
 
 import csv
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 import pandas as pd
@@ -41,22 +41,28 @@ def variable_metadata() -> pd.DataFrame:
 
 def conform(frame: pd.DataFrame, domain: str) -> pd.DataFrame:
     """Columns in SDTMIG order for ``domain``; missing variables are added empty, extras dropped."""
+    columns: dict[str, pd.Series] = {}
+    # one frame built from finished columns: inserting them one by one costs more than the data at 1x
+    for name, numeric in _domain_variables(domain):
+        if name in frame.columns:
+            column = frame[name]
+        else:
+            column = pd.Series(pd.NA, index=frame.index, dtype="Float64" if numeric else "string")
+        if not numeric:
+            columns[name] = column.astype("string")
+            continue
+        numbers = pd.to_numeric(column, errors="coerce").astype("Float64")
+        whole = bool(((numbers.dropna() % 1) == 0).all())
+        columns[name] = numbers.astype("Int64") if integer_variable(name) and whole else numbers
+    return pd.DataFrame(columns, index=frame.index).reset_index(drop=True)
+
+
+@cache
+def _domain_variables(domain: str) -> tuple[tuple[str, bool], ...]:
+    """(variable, numeric) per variable of ``domain``, in SDTMIG order."""
     meta = variable_metadata()
     rows = meta[meta["domain"] == domain]
-    out = pd.DataFrame(index=frame.index)
-    for _, var in rows.iterrows():
-        name = var["variable"]
-        if name in frame.columns:
-            out[name] = frame[name]
-        else:
-            out[name] = pd.Series(pd.NA, index=frame.index, dtype="Float64" if var["type"] == "Num" else "string")
-        if var["type"] == "Char":
-            out[name] = out[name].astype("string")
-        else:
-            numbers = pd.to_numeric(out[name], errors="coerce").astype("Float64")
-            whole = bool(((numbers.dropna() % 1) == 0).all())
-            out[name] = numbers.astype("Int64") if integer_variable(name) and whole else numbers
-    return out.reset_index(drop=True)
+    return tuple(zip(rows["variable"], rows["type"] == "Num", strict=True))
 
 
 def integer_variable(name: str) -> bool:
@@ -75,8 +81,12 @@ def with_reference_start(frame: pd.DataFrame, dm: pd.DataFrame) -> pd.DataFrame:
     """Add RFSTDTC from DM (for --DY). Every record is kept: one whose subject is missing from DM keeps
     its USUBJID and a null RFSTDTC, and the cross-domain check reports it (XD-SUBJECT-NOT-IN-DM); a
     silent inner join here once dropped every record of a subject whose enrollment row was held back."""
-    merged = frame.merge(dm[["USUBJID", "RFSTDTC"]], left_on="usubjid", right_on="USUBJID", how="left")
-    return merged.assign(USUBJID=merged["usubjid"].astype("string"))
+    if not dm["USUBJID"].is_unique:  # a lookup needs one row per subject; a join keeps every pairing
+        merged = frame.merge(dm[["USUBJID", "RFSTDTC"]], left_on="usubjid", right_on="USUBJID", how="left")
+        return merged.assign(USUBJID=merged["usubjid"].astype("string"))
+    reference = dm.set_index("USUBJID")["RFSTDTC"]
+    return frame.assign(USUBJID=frame["usubjid"].astype("string"),
+                        RFSTDTC=frame["usubjid"].map(reference).astype(dm["RFSTDTC"].dtype)).reset_index(drop=True)
 
 
 LINEAGE_COLUMNS = ["STUDYID", "DOMAIN", "USUBJID", "SEQ", "src_file", "src_sha256", "src_locator"]
