@@ -72,9 +72,14 @@ def integer_variable(name: str) -> bool:
 
 
 def labels(domain: str) -> dict[str, str]:
+    return dict(_labels(domain))
+
+
+@cache
+def _labels(domain: str) -> tuple[tuple[str, str], ...]:
     meta = variable_metadata()
     rows = meta[meta["domain"] == domain]
-    return dict(zip(rows["variable"], rows["label"], strict=True))
+    return tuple(zip(rows["variable"], rows["label"], strict=True))
 
 
 def with_reference_start(frame: pd.DataFrame, dm: pd.DataFrame) -> pd.DataFrame:
