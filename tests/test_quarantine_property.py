@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
-from dli_etl.adam.build import build_adam
+from dli_etl.adam.adsl import build_adsl
 from dli_etl.pipeline import STUDIES, harmonize, ingest, map_sdtm, run_pipeline
 from dli_etl.synth.generate import generate
 
@@ -44,7 +44,7 @@ def test_no_data_error_removes_a_subject_or_an_event(seed, rate, tmp_path):
         ingested = ingest(study, gen.landing)
         h = harmonize(ingested)
         sdtm = map_sdtm(h)
-        adsl = build_adam(study, sdtm.domains)["adsl"]
+        adsl = build_adsl(study, sdtm.domains)  # the ITT population; the other ADaM data do not decide it
         dm = sdtm.domains["dm"]
         enrolled = _raw_subjects(ingested, "enrollment")
         assert set(dm["USUBJID"]) == enrolled and len(dm) == PLANNED[study]
