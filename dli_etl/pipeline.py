@@ -57,6 +57,7 @@ from dli_etl.release_guard import check_landing, check_read
 from dli_etl.report import render_report, write_findings_xlsx
 from dli_etl.root_causes import link_root_causes
 from dli_etl.rules.identifiers import key_fingerprint, pseudonym_key
+from dli_etl.run_cache import cache_root
 from dli_etl.run_lock import run_lock
 from dli_etl.run_manifest import code_versions, output_files
 from dli_etl.sdtm.build import LINEAGE_TABLES, build_sdtm
@@ -150,8 +151,9 @@ def ingest(study: str, landing: Path, profiles: list[SiteProfile] | None = None)
 
 def harmonize(ingested: IngestResult, accepted: set[str] | None = None, out: Path | None = None) -> HarmonizeResult:
     """Typed forms, findings, quarantine and row accounting. With ``out``, each source's typed forms are
-    kept under ``<out>/.cache/harmonize/<study>`` and reused while the source is unchanged."""
-    cache = Path(out) / ".cache" / "harmonize" / ingested.study if out is not None else None
+    kept under ``<cache>/harmonize/<study>`` (``run_cache.cache_root``: ``<out>/.cache`` unless
+    ``$DLI_CACHE_DIR`` is set) and reused while the source is unchanged."""
+    cache = cache_root(out) / "harmonize" / ingested.study if out is not None else None
     return harmonize_study(ingested, frozenset(accepted or ()), cache)
 
 
@@ -169,15 +171,14 @@ def map_sdtm(harmonized: HarmonizeResult) -> SdtmResult:
 def check_expectations(study: str, sdtm: SdtmResult, out: Path | None, data_docs: bool = False) -> SdtmResult:
     """A new result with the Great Expectations outcome: failures added to its findings, success per
     domain, and the Data Docs index (None when not rendered). A domain unchanged since an earlier run
-    into ``out`` reuses that run's outcome (``<out>/.cache/expectations``; delete it to run every suite)."""
+    into ``out`` reuses that run's outcome (``<cache>/expectations``; delete it to run every suite)."""
     from dli_etl.sdtm.expectation_suites import expectation_table, validate_domains
 
     # GX wants an absolute base directory; the CLI's default --out is relative
     docs = Path(out).resolve() / "data_docs" / study if (out is not None and data_docs) else None
     domains = {k: v for k, v in sdtm.domains.items() if k not in LINEAGE_TABLES}
     details: list[dict] = []
-    # outcomes of unchanged domains are reused from earlier runs into the same output folder
-    cache = Path(out) / ".cache" / "expectations" / study if out is not None else None
+    cache = cache_root(out) / "expectations" / study if out is not None else None
     found, success, index = validate_domains(study, domains, docs, details, cache)
     findings = pd.concat([sdtm.findings, findings_frame(found)], ignore_index=True) if found else sdtm.findings
     return SdtmResult(sdtm.domains, findings, success, index, sdtm.gates, expectation_table(details))
@@ -228,9 +229,9 @@ def analyse(runs: list[StudyRun], out: Path | None = None) -> Analysis:
 
 def analyse_adams(adams: dict[str, dict[str, pd.DataFrame]], out: Path | None = None) -> Analysis:
     """Endpoints, curves and schema findings from ADaM datasets already built (e.g. by the adam asset).
-    With ``out``, curve drawings are kept under ``<out>/.cache/curves`` and reused while unchanged."""
+    With ``out``, curve drawings are kept under ``<cache>/curves`` and reused while unchanged."""
     found = [adam_findings(study, datasets) for study, datasets in adams.items()]
-    curves, at_risk, figures = study_curves(adams, Path(out) / ".cache" / "curves" if out is not None else None)
+    curves, at_risk, figures = study_curves(adams, cache_root(out) / "curves" if out is not None else None)
     endpoints = endpoint_table(adams)
     return Analysis(adams, endpoints, curves, at_risk, figures,
                     pd.concat(found, ignore_index=True) if found else empty_findings(),

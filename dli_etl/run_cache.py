@@ -1,14 +1,26 @@
-"""What a run keeps by content for the next run into the same output (GX outcomes, typed forms, curve
-drawings): the code fingerprint their keys include, so nothing other code or specs derived is reused, and
-how an entry is stored."""
+"""What a run keeps by content for the next run (GX outcomes, typed forms, curve drawings): where it is
+kept, the code fingerprint their keys include, so nothing other code or specs derived is reused, and how
+an entry is stored."""
 
 from __future__ import annotations
 
 import hashlib
+import os
+import secrets
 from functools import cache
 from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
+
+CACHE_VARIABLE = "DLI_CACHE_DIR"
+
+
+def cache_root(out: Path) -> Path:
+    """Where a run into ``out`` keeps its caches: ``$DLI_CACHE_DIR`` when set, so several output folders
+    (staging and production, one folder per day, a test session) reuse one another's work; otherwise
+    ``<out>/.cache``. Entries are keyed by content, so sharing never changes a result."""
+    shared = os.environ.get(CACHE_VARIABLE, "").strip()
+    return Path(shared) if shared else Path(out) / ".cache"
 
 
 @cache
@@ -26,10 +38,11 @@ def code_fingerprint() -> str:
 
 def replace_entry(path: Path, data: bytes) -> None:
     """Store ``data`` as ``path``, named ``<slot>-<key><suffix>``, and remove the slot's older entries:
-    one entry per slot (domain, source form, curve) is kept. Written aside and renamed, so a killed run
-    never leaves half an entry behind."""
+    one entry per slot (domain, source form, curve) is kept. Written aside under a name of its own and
+    renamed, so neither a killed run nor two runs sharing the cache ever leave half an entry behind.
+    Readers treat an entry that vanished under them (another run's pruning) as a miss."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
+    temporary = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
     temporary.write_bytes(data)
     temporary.replace(path)
     slot = path.stem.rsplit("-", 1)[0]

@@ -103,3 +103,31 @@ def test_a_curve_is_drawn_once_while_its_data_are_unchanged(clean_analysis, tmp_
     redrawn = curves.cached_curve_svg(moved, at_risk, "OS", "probability", tmp_path)
     assert redrawn != drawn and redrawn == curves.curve_svg(moved, at_risk, "OS", "probability")
     assert len(list(tmp_path.glob("*.svg"))) == 1
+
+
+def test_dli_cache_dir_lets_two_output_folders_share_one_cache(ingested, tmp_path, monkeypatch):
+    """With ``DLI_CACHE_DIR`` set, a run into a new output folder reuses what a run into another one
+    typed: nothing is typed again, the result is the same, and nothing is kept under either output."""
+    from dli_etl import pipeline
+    from dli_etl.harmonize import forms
+
+    shared = tmp_path / "shared-cache"
+    monkeypatch.setenv("DLI_CACHE_DIR", str(shared))
+    first = pipeline.harmonize(ingested, out=tmp_path / "staging")
+    entries = sorted(p.name for p in (shared / "harmonize" / "DLIPRO").glob("*.pkl"))
+    assert len(entries) == sum(len(ingested.frames_for(form)) for form in first.curated)
+
+    def must_not_type(*_args, **_kwargs):
+        raise AssertionError("a source was typed again although the shared cache holds it")
+
+    monkeypatch.setattr(forms, "harmonize_raw", must_not_type)
+    second = pipeline.harmonize(ingested, out=tmp_path / "production")
+    _same(first, second)
+    assert sorted(p.name for p in (shared / "harmonize" / "DLIPRO").glob("*.pkl")) == entries
+    assert not (tmp_path / "staging" / ".cache").exists() and not (tmp_path / "production" / ".cache").exists()
+
+    # unset, each output keeps its own cache again
+    monkeypatch.undo()
+    monkeypatch.delenv("DLI_CACHE_DIR", raising=False)
+    pipeline.harmonize(ingested, out=tmp_path / "own")
+    assert any((tmp_path / "own" / ".cache" / "harmonize" / "DLIPRO").glob("*.pkl"))

@@ -173,8 +173,10 @@ def cached_curve_svg(points: pd.DataFrame, at_risk: pd.DataFrame, title: str, y_
     digest.update(at_risk.to_csv(index=False).encode("utf-8"))
     slot = hashlib.sha256(title.encode("utf-8")).hexdigest()[:16]
     path = Path(cache_dir) / f"{slot}-{digest.hexdigest()[:32]}.svg"
-    if path.is_file():
+    try:
         return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        pass  # not drawn yet, or pruned by another run sharing the cache
     svg = curve_svg(points, at_risk, title, y_label)
     replace_entry(path, svg.encode("utf-8"))
     return svg

@@ -97,8 +97,8 @@ def validate_domains(study: str, domains: dict[str, pd.DataFrame], docs_dir: Pat
         cached = None
         if cache_dir is not None and docs_dir is None:
             cached = Path(cache_dir) / f"{domain}-{_content_key(domain, frame)}.json"
-            if cached.is_file():
-                outcome = json.loads(cached.read_text(encoding="utf-8"))
+            outcome = _cached_outcome(cached)
+            if outcome is not None:
                 findings += [Finding(**f) for f in outcome["findings"]]
                 success[domain] = bool(outcome["success"])
                 if details is not None:
@@ -155,6 +155,15 @@ def validate_domains(study: str, domains: dict[str, pd.DataFrame], docs_dir: Pat
         candidate = Path(docs_dir) / "index.html"
         index = candidate if candidate.exists() else None
     return findings, success, index
+
+
+def _cached_outcome(path: Path) -> dict | None:
+    """A stored outcome, or None when there is none or it cannot be read (pruned by a run sharing the
+    cache, cut short): the domain is validated again."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
 
 
 def _content_key(domain: str, frame: pd.DataFrame) -> str:
