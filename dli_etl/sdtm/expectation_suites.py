@@ -129,13 +129,13 @@ def validate_domains(study: str, domains: dict[str, pd.DataFrame], docs_dir: Pat
         # Pass or fail first (BOOLEAN_ONLY computes no unexpected lists: 40% of GX's time at 1x), then the
         # details (rows, values, counts) only for the expectations that failed. Data Docs show every
         # result, so with them each expectation is run once in full.
-        first = _run_suite(context, gx, study, domain, "", batch, spec["expectations"], actions,
+        first = _run_suite(context, study, domain, "", batch, spec["expectations"], actions,
                            complete if docs_dir is not None else {"result_format": "BOOLEAN_ONLY"}, data)
         results = list(first.results)
         failing = [item.expectation_config for item in results if not item.success]
         if failing and docs_dir is None:
             # GX orders results its own way: the full results are matched back by configuration
-            again = _run_suite(context, gx, study, domain, ".failed", batch,
+            again = _run_suite(context, study, domain, ".failed", batch,
                                [{"type": c.type, "kwargs": dict(c.kwargs)} for c in failing], actions, complete, data)
             full = {_config_key(item.expectation_config): item for item in again.results}
             results = [full.get(_config_key(item.expectation_config), item) for item in results]
@@ -209,9 +209,10 @@ def _config_key(config) -> str:
     return json.dumps([config.type, config.kwargs], sort_keys=True, default=str)
 
 
-def _run_suite(context, gx, study: str, domain: str, suffix: str, batch, expectations: list[dict],
+def _run_suite(context, study: str, domain: str, suffix: str, batch, expectations: list[dict],
                actions: list, result_format: dict, data: dict):
     """Run ``expectations`` on one domain's batch through a checkpoint; the domain's validation result."""
+    import great_expectations as gx
     from great_expectations.core import ExpectationSuite
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
