@@ -7,12 +7,14 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import time
 from functools import cache
 from importlib import resources
 from importlib.metadata import version
 from pathlib import Path
 
 CACHE_VARIABLE = "DLI_CACHE_DIR"
+ABANDONED_AFTER_SECONDS = 600
 
 
 def cache_root(out: Path) -> Path:
@@ -49,3 +51,11 @@ def replace_entry(path: Path, data: bytes) -> None:
     for stale in path.parent.glob(f"{slot}-*{path.suffix}"):
         if stale != path:
             stale.unlink(missing_ok=True)
+    # what a run killed between writing and renaming left behind; a live writer renames within seconds
+    cutoff = time.time() - ABANDONED_AFTER_SECONDS
+    for abandoned in path.parent.glob(f".{slot}-*.tmp"):
+        try:
+            if abandoned.stat().st_mtime < cutoff:
+                abandoned.unlink(missing_ok=True)
+        except OSError:
+            pass

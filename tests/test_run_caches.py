@@ -131,3 +131,25 @@ def test_dli_cache_dir_lets_two_output_folders_share_one_cache(ingested, tmp_pat
     monkeypatch.delenv("DLI_CACHE_DIR", raising=False)
     pipeline.harmonize(ingested, out=tmp_path / "own")
     assert any((tmp_path / "own" / ".cache" / "harmonize" / "DLIPRO").glob("*.pkl"))
+
+
+def test_a_write_removes_what_a_killed_writer_left_of_its_slot(tmp_path):
+    """A run killed between writing an entry aside and renaming it leaves a hidden temporary file; the
+    slot's next write removes it once it is older than a live writer could be, and leaves a fresh one
+    (another run may be writing it now) and other slots alone."""
+    import os
+    import time
+
+    from dli_etl.run_cache import ABANDONED_AFTER_SECONDS, replace_entry
+
+    old = time.time() - ABANDONED_AFTER_SECONDS - 60
+    abandoned = tmp_path / ".cbc-aaaa-1111.pkl.123-deadbeef.tmp"
+    in_flight = tmp_path / ".cbc-aaaa-2222.pkl.456-cafebabe.tmp"
+    other_slot = tmp_path / ".mrd-bbbb-3333.pkl.789-feedface.tmp"
+    for path in (abandoned, in_flight, other_slot):
+        path.write_bytes(b"half an entry")
+    os.utime(abandoned, (old, old))
+    os.utime(other_slot, (old, old))
+    replace_entry(tmp_path / "cbc-aaaa-4444.pkl", b"entry")
+    assert not abandoned.exists() and in_flight.exists() and other_slot.exists()
+    assert (tmp_path / "cbc-aaaa-4444.pkl").read_bytes() == b"entry"
