@@ -43,7 +43,7 @@ def conform(frame: pd.DataFrame, domain: str) -> pd.DataFrame:
     """Columns in SDTMIG order for ``domain``; missing variables are added empty, extras dropped."""
     columns: dict[str, pd.Series] = {}
     # one frame built from finished columns: inserting them one by one costs more than the data at 1x
-    for name, numeric in _domain_variables(domain):
+    for name, numeric in _typed_variables(domain):
         if name in frame.columns:
             column = frame[name]
         else:
@@ -57,8 +57,13 @@ def conform(frame: pd.DataFrame, domain: str) -> pd.DataFrame:
     return pd.DataFrame(columns, index=frame.index).reset_index(drop=True)
 
 
+def domain_variables(domain: str) -> tuple[str, ...]:
+    """The variables of ``domain`` in SDTMIG order (looked up once per domain)."""
+    return tuple(name for name, _ in _typed_variables(domain))
+
+
 @cache
-def _domain_variables(domain: str) -> tuple[tuple[str, bool], ...]:
+def _typed_variables(domain: str) -> tuple[tuple[str, bool], ...]:
     """(variable, numeric) per variable of ``domain``, in SDTMIG order."""
     meta = variable_metadata()
     rows = meta[meta["domain"] == domain]

@@ -13,9 +13,9 @@ from dli_etl.rules.ctcae_consistency import LAB_TERMS, reported_grades
 from dli_etl.sdtm.algorithms import (
     LINEAGE_COLUMNS,
     conform,
+    domain_variables,
     finish_domain,
     study_day,
-    variable_metadata,
     with_reference_start,
 )
 
@@ -129,7 +129,7 @@ def build_lb(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> 
         return conform(pd.DataFrame(), "LB")
     # each test's rows carry every column of their form (all analytes, their units and ranges); only LB
     # variables and lineage go on, or the concatenation is many times the domain (most of a run's peak)
-    keep = set(variable_metadata().query("domain == 'LB'")["variable"]) | set(LINEAGE_COLUMNS) | {"RFSTDTC"}
+    keep = set(domain_variables("LB")) | set(LINEAGE_COLUMNS) | {"RFSTDTC"}
     lb = pd.concat([frame[[c for c in frame.columns if c in keep]] for frame in frames], ignore_index=True)
     lb["LBDY"] = study_day(lb["LBDTC"], lb["RFSTDTC"]).astype("Float64")
     return finish_domain(lb, study, "LB", ["LBDTC", "LBCAT", "LBTESTCD", "LBORRES"])

@@ -24,11 +24,11 @@ import pandas as pd
 from dli_etl.findings import Finding
 from dli_etl.sdtm.algorithms import (
     conform,
+    domain_variables,
     finish_domain,
     sequence_numbers,
     study_day,
     supp_records,
-    variable_metadata,
     with_reference_start,
 )
 from dli_etl.specs import load_spec
@@ -80,7 +80,7 @@ def _apply(source: pd.DataFrame, out: pd.DataFrame, row: pd.Series, maps: dict, 
 
 
 def _derive_common(frame: pd.DataFrame, domain: str, reference: pd.Series) -> pd.DataFrame:
-    variables = set(variable_metadata().query("domain == @domain")["variable"])
+    variables = set(domain_variables(domain))
     out = frame
     if f"{domain}ORRES" in out.columns:
         if f"{domain}STRESC" in variables and f"{domain}STRESC" not in out.columns:
