@@ -4,9 +4,10 @@ in one run.
     python bench/bench_warehouse.py --rows 200000
 
 Builds a registry-shaped table (lab results: ids, codes, dates, numbers, text) and loads it in one
-transaction each way into a fresh table: ``dli_etl.publish.publish_sql`` (one DBAPI ``executemany`` on
-SQLite, COPY on PostgreSQL, rows converted column by column in Arrow) and pandas ``to_sql`` (its default
-per-row parameter sets, and ``method='multi'``). PostgreSQL is a throwaway server started as the tests
+transaction each way into a fresh table: ``dli_etl.publish.publish_sql`` (an ADBC bulk load of the Arrow
+table on SQLite, COPY on PostgreSQL, rows converted column by column in Arrow), on SQLite also dli-etl's
+generic SQLAlchemy path (DBAPI ``executemany`` of Python tuples in batches, what SQLite used before ADBC),
+and pandas ``to_sql`` (its default per-row parameter sets, and ``method='multi'``). PostgreSQL is a throwaway server started as the tests
 do. Reported as seconds and as ratios to dli-etl's writer, all measured in the same run.
 """
 
@@ -25,7 +26,7 @@ from sqlalchemy import create_engine
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from postgres_server import PostgresServer, find_binaries  # noqa: E402
 
-from dli_etl.publish import publish_sql  # noqa: E402
+from dli_etl.publish import _transactional_engine, publish_sql, sqlite_file, write_sql_table  # noqa: E402
 
 
 def lab_table(rows: int, seed: int = 1) -> pd.DataFrame:
@@ -57,10 +58,20 @@ def compare(url: str, frame: pd.DataFrame, chunk: int) -> None:
             frame.to_sql("lb_pandas", connection, if_exists="replace", index=False, chunksize=chunk, method=method)
 
     ours = timed("dli_etl.publish.publish_sql", lambda: publish_sql({"lb_bulk": frame}, url, "bench"))
+    generic = None
+    if sqlite_file(url) is not None:
+        def executemany() -> None:
+            generic_engine = _transactional_engine(url)
+            with generic_engine.begin() as connection:
+                write_sql_table(connection, "lb_executemany", frame, "bench")
+            generic_engine.dispose()
+
+        generic = timed("dli-etl's SQLAlchemy path (executemany)", executemany)
     default = timed("pandas to_sql default (a parameter set per row)", lambda: insert(None))
     multi = timed("pandas to_sql method='multi'", lambda: insert("multi"))
     engine.dispose()
-    print(f"  ratios to dli-etl: pandas default {default / ours:.1f}x, multi-row INSERT {multi / ours:.1f}x")
+    also = f", its executemany path {generic / ours:.1f}x" if generic is not None else ""
+    print(f"  ratios to dli-etl: pandas default {default / ours:.1f}x, multi-row INSERT {multi / ours:.1f}x{also}")
 
 
 def main() -> None:

@@ -1,5 +1,5 @@
 """The warehouse for real: PostgreSQL from the machine's binaries and the embedded SQLite; bulk loads
-(COPY, executemany); every row tagged with its run. Kills mid-publish: ``test_publish_kills.py``."""
+(COPY on PostgreSQL, ADBC on SQLite); every row tagged with its run. Kills mid-publish: ``test_publish_kills.py``."""
 
 import hashlib
 import json
@@ -12,9 +12,24 @@ from sqlalchemy import Date, DateTime, create_engine, event, inspect
 from sqlalchemy.engine import Engine
 
 from dli_etl.pipeline import run_pipeline
-from dli_etl.publish import PUBLISH_LOG, RUN_ID_COLUMN, SQL_BATCH_ROWS, publish, published_run_id
+from dli_etl.publish import PUBLISH_LOG, RUN_ID_COLUMN, publish, published_run_id
 
 TESTS = Path(__file__).resolve().parent
+
+
+def _spy_on_adbc_ingest(monkeypatch) -> list[tuple[str, int]]:
+    """(table, rows) of every ADBC bulk load from now on."""
+    from adbc_driver_manager.dbapi import Cursor
+
+    loads: list[tuple[str, int]] = []
+    real = Cursor.adbc_ingest
+
+    def spy(self, table_name, data, *args, **kwargs):
+        loads.append((table_name, data.num_rows))
+        return real(self, table_name, data, *args, **kwargs)
+
+    monkeypatch.setattr(Cursor, "adbc_ingest", spy)
+    return loads
 
 
 def _tables(url: str) -> dict[str, pd.DataFrame]:
@@ -60,12 +75,13 @@ def test_pipeline_publishes_to_postgresql_like_sqlite(generated_defects, run_def
 
 
 @pytest.mark.parametrize("warehouse", ["sqlite", "postgresql"])
-def test_tables_load_in_bulk_with_typed_dates(source, tmp_path, warehouse, request):
-    """Rows go in with COPY (PostgreSQL) or one executemany per batch of rows (SQLite), never an INSERT
-    statement per row; ADaM *DT columns are DATE, the other timestamps keep their time."""
+def test_tables_load_in_bulk_with_typed_dates(source, tmp_path, warehouse, request, monkeypatch):
+    """Rows go in with COPY (PostgreSQL) or one ADBC bulk load of each Arrow table (SQLite), never an
+    INSERT statement per row; ADaM *DT columns are DATE, the other timestamps keep their time."""
     url = request.getfixturevalue("postgres_db") if warehouse == "postgresql" else f"sqlite:///{tmp_path / 'w.sqlite'}"
     parquet, sql = tables_from_release(source)
     statements = []
+    loads = _spy_on_adbc_ingest(monkeypatch)
 
     def seen(conn, cursor, statement, parameters, context, executemany):
         statements.append((statement.split("(")[0].strip(), executemany))
@@ -78,10 +94,10 @@ def test_tables_load_in_bulk_with_typed_dates(source, tmp_path, warehouse, reque
     inserts = [(s, many) for s, many in statements if s.upper().startswith("INSERT")]
     if warehouse == "postgresql":
         assert all(PUBLISH_LOG in s for s, _ in inserts), inserts  # the data went through COPY
+        assert loads == []
     else:
-        data = [s for s, _ in inserts if PUBLISH_LOG not in s]
-        batches = sum(-(-len(f) // SQL_BATCH_ROWS) for f in sql.values())  # one executemany per batch
-        assert len(data) == batches and all(m for s, m in inserts if PUBLISH_LOG not in s)
+        assert inserts == []  # nothing row by row through SQLAlchemy
+        assert sorted(loads) == sorted([(name, len(frame)) for name, frame in sql.items()] + [(PUBLISH_LOG, len(sql))])
     back = _tables(url)
     for name, frame in sql.items():
         assert len(back[name]) == len(frame) == result.sql_tables[name]
@@ -126,8 +142,9 @@ def test_run_manifest_traces_inputs_code_and_outputs(run_clean, generated_clean)
 
 @pytest.mark.parametrize("warehouse", ["sqlite", "postgresql"])
 def test_a_table_larger_than_a_batch_goes_in_whole_batch_by_batch(tmp_path, warehouse, request, monkeypatch):
-    """Rows are converted to Python values one batch at a time (memory), and every batch arrives: nulls,
-    dates and text as one whole-table write would leave them."""
+    """PostgreSQL: rows are converted to Python values one batch at a time (memory), and every batch
+    arrives. SQLite: the table goes in as one Arrow table (no Python values). Either way nulls, dates and
+    text are as one whole-table write would leave them."""
     import dli_etl.publish as publish_module
 
     url = request.getfixturevalue("postgres_db") if warehouse == "postgresql" else f"sqlite:///{tmp_path / 'w.sqlite'}"
@@ -138,6 +155,7 @@ def test_a_table_larger_than_a_batch_goes_in_whole_batch_by_batch(tmp_path, ware
         "TRTSDT": pd.to_datetime([None if i % 9 == 0 else f"2026-01-{1 + i % 28:02d}" for i in range(50)]),
     })
     statements = []
+    loads = _spy_on_adbc_ingest(monkeypatch)
 
     def seen(conn, cursor, statement, parameters, context, executemany):
         if statement.upper().startswith('INSERT INTO "BATCHED"'):
@@ -150,7 +168,7 @@ def test_a_table_larger_than_a_batch_goes_in_whole_batch_by_batch(tmp_path, ware
         event.remove(Engine, "before_cursor_execute", seen)
     assert result.sql_tables["batched"] == 50
     if warehouse == "sqlite":
-        assert statements == [7] * 7 + [1]  # 50 rows in batches of at most 7
+        assert statements == [] and ("batched", 50) in loads
     back = _tables(url)["batched"].sort_values("USUBJID").reset_index(drop=True)
     assert back["USUBJID"].tolist() == frame["USUBJID"].tolist()
     assert back["LBSTRESN"].isna().tolist() == frame["LBSTRESN"].isna().tolist()
