@@ -37,9 +37,12 @@ def test_excel_serial_epoch():
 @pytest.mark.parametrize("fmt", [None, "%d/%m/%Y", "%Y年%m月%d日", "excel_serial"])
 def test_column_parse_matches_single_value_parse(fmt):
     samples = {
-        None: ["2026-03-05", "2026-02-30", "2026-03", "", "x"],
-        "%d/%m/%Y": ["05/03/2026", "31/04/2026", "05/03/26", ""],
-        "%Y年%m月%d日": ["2026年3月5日", "2026年2月30日", "2026年3月"],
+        None: ["2026-03-05", "2026-02-30", "2026-03", "", "x", "2026年3月5日"],
+        "%d/%m/%Y": ["05/03/2026", "31/04/2026", "05/03/26", "", "2026年12月01日"],
+        # the whole-column path for Chinese dates, and what it must leave to the per-value one: partial,
+        # impossible, outside pandas' timestamps (1500), year 0, spaces, a date in another format
+        "%Y年%m月%d日": ["2026年3月5日", "2026年2月30日", "2026年3月", " 2026 年 03 月 05 日 ", "1500年3月5日",
+                        "0000年1月1日", "2026年13月1日", "2024年2月29日", "2026-03-05", "", "2026年3月5"],
         "excel_serial": ["46086", "46086.0", "abc", ""],
     }[fmt]
     column = parse_date_column(pd.Series(samples, dtype="string"), fmt)

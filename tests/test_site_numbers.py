@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from dli_etl.harmonize.fields import standardize_lab, standardize_number
-from dli_etl.harmonize.site_numbers import AMBIGUOUS, INVALID, OK, parse_site_number
+from dli_etl.harmonize.site_numbers import AMBIGUOUS, INVALID, OK, parse_site_number, parse_site_numbers
 from dli_etl.rules.mrd import mrd_positivity, parse_mrd_result
 from dli_etl.sdtm.findings_domains import build_lb
 from dli_etl.specs import load_spec
@@ -28,6 +28,21 @@ from dli_etl.specs import load_spec
 ])
 def test_site_numbers(text, decimal, thousands, expected):
     assert parse_site_number(text, decimal, thousands) == expected
+
+
+@pytest.mark.parametrize(("decimal", "thousands"), [(None, None), (".", ","), (",", "."), (",", None), (",", " ")])
+def test_a_column_parses_as_each_of_its_values_would(decimal, thousands):
+    """The whole-column paths (plain numbers; digits with the declared decimal comma) agree with the
+    per-value parse on every value, and leave everything else to it."""
+    samples = ["12", "12,5", "-0,5", "+3,25", "12.5", "1,500", "1.500,5", "1 500", "1,234.5", ",5", "5,", "1,2,3",
+               "1e3", "abc", "", "  7,25 ", "0,0001", None]
+    numbers, status = parse_site_numbers(pd.Series(samples, dtype="string"), decimal, thousands)
+    for i, text in enumerate(samples):
+        if text is None or text.strip() == "":
+            assert pd.isna(numbers[i]) and status[i] == OK
+            continue
+        number, state = parse_site_number(text, decimal, thousands)
+        assert (None if pd.isna(numbers[i]) else float(numbers[i]), status[i]) == (number, state), text
 
 
 def test_an_ambiguous_number_is_a_finding_not_a_guess():

@@ -67,16 +67,21 @@ def parse_site_number(text: str, decimal: str | None = None, thousands: str | No
 
 def parse_site_numbers(text: pd.Series, decimal: str | None = None,
                        thousands: str | None = None) -> tuple[pd.Series, pd.Series]:
-    """A column: (Float64 numbers, status per value; blank values get status ``ok`` and no number)."""
+    """A column: (Float64 numbers, status per value; blank values get status ``ok`` and no number).
+
+    Whole-column for what needs no judgement: plain numbers, and, at a site that declares a decimal
+    comma, digits with at most that one comma ("12,5"). Every other value takes ``parse_site_number``."""
     stripped = text.astype("string").str.strip()
-    fast = pd.to_numeric(stripped.where(stripped.str.fullmatch(_PLAIN.pattern).fillna(False)), errors="coerce")
-    if decimal not in (None, "."):
-        fast = pd.Series(float("nan"), index=text.index)
-    numbers = pd.Series(fast, index=text.index, dtype="Float64")
+    if decimal in (None, "."):
+        plain = stripped.where(stripped.str.fullmatch(_PLAIN.pattern).fillna(False))
+    else:
+        simple = stripped.str.fullmatch(r"[+-]?\d+(?:" + re.escape(decimal) + r"\d+)?").fillna(False)
+        plain = stripped.where(simple).str.replace(decimal, ".", regex=False)
+    numbers = pd.Series(pd.to_numeric(plain, errors="coerce"), index=text.index, dtype="Float64")
     status = pd.Series(OK, index=text.index, dtype="string")
-    slow = stripped.notna() & (stripped != "") & numbers.isna()
-    for idx in text.index[slow.to_numpy(dtype=bool)]:
-        number, state = parse_site_number(str(stripped[idx]), decimal, thousands)
-        numbers[idx] = number if number is not None else pd.NA
-        status[idx] = state
+    slow = (stripped.notna() & (stripped != "") & numbers.isna()).to_numpy(dtype=bool)
+    rest = text.index[slow]
+    results = [parse_site_number(str(value), decimal, thousands) for value in stripped[slow]]
+    numbers.loc[rest] = pd.array([number for number, _ in results], dtype="Float64")
+    status.loc[rest] = pd.array([state for _, state in results], dtype="string")
     return numbers, status

@@ -119,8 +119,18 @@ def parse_date_column(values: pd.Series, date_format: str | None) -> pd.DataFram
         slow = present & ~ok
     else:
         slow = present
-    for idx in text.index[slow]:
-        parsed, state = parse_one_date(text[idx], date_format)
-        iso[idx] = parsed if parsed is not None else pd.NA
-        status[idx] = state
+    if slow.any():
+        # full Chinese dates ("2026年3月5日") whole-column too: a site writing them sends thousands
+        zh = text[slow].str.extract(_ZH.pattern)
+        # numpy knows a year 0, Python's dates (the per-value path) do not: that one is left to them
+        written = (zh[0] + "-" + zh[1].str.zfill(2) + "-" + zh[2].str.zfill(2)).where(zh[0] != "0000")
+        valid = pd.to_datetime(written, format="%Y-%m-%d", errors="coerce").dropna()
+        iso.loc[valid.index] = valid.dt.strftime("%Y-%m-%d")
+        status.loc[valid.index] = STATUS_OK
+        slow = slow & ~text.index.isin(valid.index)
+    # the rest (partial, impossible, two-digit years): one value at a time, written back in one step
+    rest = text.index[slow.to_numpy(dtype=bool)]
+    results = [parse_one_date(text[idx], date_format) for idx in rest]
+    iso.loc[rest] = pd.array([value for value, _ in results], dtype="string")
+    status.loc[rest] = pd.array([state for _, state in results], dtype="string")
     return pd.DataFrame({"iso": iso, "status": status})
