@@ -49,9 +49,10 @@ def build_adlb(adsl: pd.DataFrame, sdtm: dict[str, pd.DataFrame]) -> pd.DataFram
     out["MSUPFL"] = np.where(suppressed, "Y", "")
     out["MSUPCAT"] = np.where(suppressed, out["PARAMCD"].astype(object).map(spec["tests"]).str.upper(), "")
     lines = out[suppressed].groupby(["USUBJID", "ADT"])["PARAMCD"].nunique()
-    all_three = set(lines[lines == len(spec["tests"])].index)
-    out["PANCYTFL"] = np.where(suppressed & pd.Series(list(zip(out["USUBJID"], out["ADT"], strict=True)),
-                                                      index=out.index).isin(all_three), "Y", "")
+    all_three = lines[lines == len(spec["tests"])].index
+    # (USUBJID, ADT) pairs matched as an index, not as Python tuples built row by row
+    on_all_three = pd.MultiIndex.from_arrays([out["USUBJID"], out["ADT"]]).isin(all_three)
+    out["PANCYTFL"] = np.where(suppressed & on_all_three, "Y", "")
     return out[list(ADLB_COLUMNS)].reset_index(drop=True)
 
 

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from dli_etl.membership import is_in
+
 # derived columns that travel with a field and are nulled with it; verbatim columns (``_text``,
 # ``_orig``, ``_orig_unit``) are never nulled: they are how SDTM --ORRES keeps what was collected
 DERIVED_SUFFIXES = ("_pct", "_censor", "_qual", "_censored")
@@ -57,11 +59,11 @@ def quarantine_form(frame: pd.DataFrame, verbatim: pd.DataFrame, findings: pd.Da
     errors = active_errors(findings, form, accepted)
     hold = errors[errors["action"] == "hold"]
     reasons = hold.groupby("row_id")["rule_id"].agg(lambda s: ";".join(sorted(set(s))))
-    held_mask = frame["row_id"].isin(reasons.index)
+    held_mask = is_in(frame["row_id"], reasons.index)
     held = frame[held_mask].assign(quarantine_reasons=frame.loc[held_mask, "row_id"].map(reasons).astype("string"))
     curated = frame[~held_mask].copy()
     nulls = errors[(errors["action"] == "null") & errors["field"].isin(list(verbatim.columns))
-                   & errors["row_id"].isin(set(curated["row_id"]))]
+                   & is_in(errors["row_id"], curated["row_id"])]
     if not nulls.empty:
         position = pd.Series(curated.index, index=curated["row_id"].to_numpy())
         for field_name, group in nulls.groupby("field", sort=True):
@@ -80,7 +82,7 @@ def nulled_values(form: str, curated: pd.DataFrame, verbatim: pd.DataFrame, find
     if curated.empty or findings.empty:
         return pd.DataFrame(columns=list(QUARANTINED_VALUE_COLUMNS), dtype="string")
     on_fields = findings[findings["field"].isin([c for c in verbatim.columns if c in curated.columns])
-                         & findings["row_id"].isin(set(curated["row_id"]))]
+                         & is_in(findings["row_id"], curated["row_id"])]
     if on_fields.empty:
         return pd.DataFrame(columns=list(QUARANTINED_VALUE_COLUMNS), dtype="string")
     per_value = on_fields.groupby(["row_id", "field"], sort=True).agg(
@@ -116,16 +118,16 @@ def value_accounting(study: str, form: str, frame: pd.DataFrame, verbatim: pd.Da
     fields = [c for c in verbatim.columns if c in frame.columns]
     present = verbatim[fields].notna() & (verbatim[fields].astype("string").apply(lambda c: c.str.strip()) != "")
     present = present.fillna(False).astype(bool)
-    held = frame["row_id"].isin(set(result.held_back["row_id"]))
+    held = is_in(frame["row_id"], result.held_back["row_id"])
     curated = result.curated.set_index("row_id").reindex(frame["row_id"])
     curated.index = frame.index
     # a censored lab result ("<0.1") is curated as text beside a null number
     typed = pd.DataFrame({f: curated[f].notna() | (curated[f + "_censored"].notna() if f + "_censored" in curated.columns
                                                     else False) for f in fields}, index=frame.index)
     filled = typed.to_numpy() & ~held.to_numpy()[:, None]
-    keys = set((findings["row_id"].fillna("") + "|" + findings["field"].fillna("")).tolist()) if not findings.empty else set()
+    keys = (findings["row_id"].fillna("") + "|" + findings["field"].fillna("")).unique() if not findings.empty else []
     row_ids = frame["row_id"].astype("string").fillna("")
-    named = pd.DataFrame({f: (row_ids + "|" + f).isin(keys).to_numpy() for f in fields}, index=frame.index)
+    named = pd.DataFrame({f: is_in(row_ids + "|" + f, keys).to_numpy() for f in fields}, index=frame.index)
     kept = ~held.to_numpy()[:, None]
     read = present.to_numpy()
     counts = pd.DataFrame({

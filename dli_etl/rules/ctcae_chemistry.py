@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cache
 
 # (multiple, grade, inclusive): the first row the value passes, checked from the highest grade down
 Thresholds = tuple[tuple[float, int, bool], ...]
@@ -51,9 +52,15 @@ def _signif(x: float, digits: int = 8) -> float:
     return 0.0 if x == 0 else round(x, digits - int(math.floor(math.log10(abs(x)))) - 1)
 
 
+@cache
+def _bound(multiple: float, limit: float) -> float:
+    # a lab's ULN repeats on every one of its results: each bound is worked out once
+    return _signif(multiple * limit)
+
+
 def _passes(value: float, limit: float, rows: Thresholds) -> int:
     for multiple, grade, inclusive in rows:
-        bound = _signif(multiple * limit)
+        bound = _bound(multiple, limit)
         if (value >= bound) if inclusive else (value > bound):
             return grade
     return 0

@@ -8,6 +8,7 @@ from collections.abc import Callable
 import pandas as pd
 
 from dli_etl.findings import Finding
+from dli_etl.membership import is_in
 
 Locate = Callable[[pd.Series, str], str]
 
@@ -56,5 +57,5 @@ def unknown_subject_findings(frame: pd.DataFrame, form: str, enrolled: set[str],
     """Rows of a subject with no enrollment record in any source of the study."""
     if frame.empty:
         return []
-    unknown = ~frame["usubjid"].isin(enrolled) & (frame["subjid"].fillna("") != "")
+    unknown = ~is_in(frame["usubjid"], enrolled) & (frame["subjid"].fillna("") != "")
     return [_finding("ID-UNKNOWN-SUBJECT", row, form, locate) for _, row in frame[unknown].iterrows()]

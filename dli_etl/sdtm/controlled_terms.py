@@ -52,7 +52,8 @@ def ct_findings(study: str, domain: str, frame: pd.DataFrame) -> list[Finding]:
             continue
         extensible, allowed = lists[codelist]
         values = frame[name].dropna().astype(str)
-        for value in sorted(set(values) - allowed):
+        # distinct values first: a Python set over every LB row walked Arrow strings one by one
+        for value in sorted(set(values.unique()) - allowed):
             rule = "CT-SDTM-SPONSOR-VALUE" if extensible else "CT-SDTM-NOT-IN-CODELIST"
             out.append(Finding(rule, study, form=domain.upper(), field=name, value=value, expected=codelist,
                                detail=str(int((values == value).sum())), src_locator=f"{domain.upper()}.{name}"))

@@ -27,7 +27,7 @@ def cross_domain_findings(study: str, domains: dict[str, pd.DataFrame]) -> list[
     for name, frame in domains.items():
         if name in ("dm", "ts", "ta", "te", "ti") or frame.empty or "USUBJID" not in frame.columns:
             continue
-        for usubjid in sorted(set(frame["USUBJID"].dropna()) - known):
+        for usubjid in sorted(set(frame["USUBJID"].dropna().unique()) - known):
             out.append(_finding("XD-SUBJECT-NOT-IN-DM", study, usubjid, name.upper(), "USUBJID", usubjid, "DM"))
     dead_dm = set(dm.loc[dm["DTHFL"] == "Y", "USUBJID"])
     ds = domains.get("ds", pd.DataFrame())
