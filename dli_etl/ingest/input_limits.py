@@ -25,6 +25,8 @@ _CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"')
 _FORMULA_NO_VALUE = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]{1,3}[0-9]{1,7})"[^>]*>\s*'
                                rb'<(?:\w+:)?f\b[^>]*?(?:/>|>[^<]*</(?:\w+:)?f>)\s*'
                                rb'(?:<(?:\w+:)?v\s*/>|<(?:\w+:)?v>\s*</(?:\w+:)?v>)?\s*</(?:\w+:)?c>')
+# any formula at all: a cheap search that spares most stretches of a sheet the pattern above
+_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f\b")
 _CHUNK = 1 << 20
 
 
@@ -92,9 +94,16 @@ def scan_sheet(archive: zipfile.ZipFile, member: str) -> tuple[int, int, list[st
     with archive.open(member) as handle:
         while chunk := handle.read(_CHUNK):
             data = tail + chunk
-            for match in _CELL_REF.finditer(data):
-                rows = max(rows, int(match.group(2)))
-                cols = max(cols, _column_number(match.group(1)))
+            # every cell's reference, but Python work only per distinct column: a match object per cell
+            # was most of reading a large workbook
+            refs = _CELL_REF.findall(data)
+            if refs:
+                letters, digits = zip(*refs, strict=True)
+                rows = max(rows, max(map(int, digits)))
+                cols = max(cols, max(map(_column_number, set(letters))))
+            if not _FORMULA_TAG.search(data):
+                tail = data[-400:]
+                continue  # no formula in this stretch: the costly pattern below would find nothing
             # a cell split across chunks is seen whole in the next pass: keep refs unique
             for match in _FORMULA_NO_VALUE.finditer(data):
                 ref = match.group(1).decode()
