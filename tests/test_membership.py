@@ -6,22 +6,23 @@ import pytest
 
 from dli_etl.membership import is_in
 
+# (id, keys): ids spelled out, since a set's repr changes order between processes (xdist workers)
 LOOKUPS = [
-    {"a", "c"},
-    {"a", None},  # a missing value matches a missing value
-    set(),
-    frozenset({"zz"}),
-    ["a", 1],  # keys that are not all text: pandas' own isin
-    pd.Series(["c"], dtype="string"),
-    pd.Index(["d"]),
-    np.array(["a"], dtype=object),
-    pd.Series(["a", "d"], dtype="string").unique(),
-    {np.nan},
+    ("two keys", {"a", "c"}),
+    ("a key and a missing value", {"a", None}),  # a missing value matches a missing value
+    ("empty set", set()),
+    ("no match", frozenset({"zz"})),
+    ("text and a number", ["a", 1]),  # keys that are not all text: pandas' own isin
+    ("text Series", pd.Series(["c"], dtype="string")),
+    ("Index", pd.Index(["d"])),
+    ("object array", np.array(["a"], dtype=object)),
+    ("Arrow array", pd.Series(["a", "d"], dtype="string").unique()),
+    ("NaN", {np.nan}),
 ]
 
 
 @pytest.mark.parametrize("dtype", ["string", "str", object])
-@pytest.mark.parametrize("lookup", LOOKUPS, ids=[repr(x)[:30] for x in LOOKUPS])
+@pytest.mark.parametrize("lookup", [keys for _, keys in LOOKUPS], ids=[name for name, _ in LOOKUPS])
 def test_is_in_answers_as_pandas_isin(lookup, dtype):
     values = pd.Series(["a", None, "c", "d", "a"], dtype=dtype, index=[5, 6, 7, 8, 9], name="row_id")
     expected = values.isin(list(lookup) if isinstance(lookup, (set, frozenset)) else lookup)
