@@ -12,6 +12,7 @@ import math
 import pandas as pd
 
 from dli_etl.endpoints.estimates import gray_p, incidence_at, logrank_p, proportion, survival_at
+from dli_etl.membership import is_in
 from dli_etl.specs import load_spec
 from dli_etl.survival.gray import gray_test
 from dli_etl.survival.logrank import logrank_test
@@ -92,7 +93,7 @@ def _incidence_rows(study: str, adtte: pd.DataFrame, paramcd: str, label: str, d
 
 def _subjects_with(adsl: pd.DataFrame, subjects: set[str], study: str, label: str, population: str,
                    by: str = "ARMCD", timepoint: str = "after first DLI") -> list[dict]:
-    return [_row(study, g, label, "n/N", timepoint, proportion(int(p["USUBJID"].isin(subjects).sum()), len(p)),
+    return [_row(study, g, label, "n/N", timepoint, proportion(int(is_in(p["USUBJID"], subjects).sum()), len(p)),
                  EXACT, population) for g, p in _groups(adsl, by)]
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from dli_etl.harmonize.site_numbers import AMBIGUOUS, INVALID, parse_site_number, parse_site_numbers
+from dli_etl.membership import is_in
 from dli_etl.rules.cell_dose import parse_cell_dose
 from dli_etl.rules.dates import (
     STATUS_AMBIGUOUS,
@@ -143,7 +144,7 @@ def censored_lab_text(text: pd.Series, rule: str, decimal: str | None = None,
     strings = text.astype("string")
     # only a value with a comparison sign or a not-detected word can be censored: the rest is never parsed
     candidates = (strings.str.contains(r"[<>≤≥]", regex=True)
-                  | strings.str.strip().str.casefold().isin(_NOT_DETECTED)).fillna(False).astype(bool)
+                  | is_in(strings.str.strip().str.casefold(), _NOT_DETECTED)).fillna(False).astype(bool)
     for idx, value in strings[candidates].items():
         words = " ".join(str(value).split()).casefold()
         if words in _NOT_DETECTED:
