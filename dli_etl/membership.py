@@ -4,7 +4,7 @@ pandas 3 keeps text in Arrow, and ``Series.isin`` on such a column turns every l
 Arrow scalar in Python first: about 13 µs a value, 3.8 s to look 1,500 row ids up among 300,000. The
 harmonize step does such lookups per form (curated row ids, findings' row ids), so at registry scale
 they were the largest single cost in it. ``is_in`` gives the same answer from one conversion of the
-whole set and Arrow's hash lookup (about 40 times faster there)."""
+whole set and Arrow's hash lookup: 0.23 s there with a Python set of keys, less with a column of them."""
 
 from __future__ import annotations
 

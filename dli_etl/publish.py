@@ -13,6 +13,7 @@ every file's sha256 are in the release's ``run_manifest.json``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -237,9 +238,10 @@ def sqlite_file(url: str) -> str | None:
 def publish_sql(sql: dict[str, pd.DataFrame], url: str, run_id: str) -> dict[str, int]:
     """Replace every table of ``sql`` and append to the publish log, all in one transaction.
 
-    A SQLite file is written through ADBC (``adbc-driver-sqlite``), which binds Arrow columns in C: about
-    4 times faster than DBAPI ``executemany`` over Python tuples, which had become the largest part of a
-    publish at registry scale (``bench/bench_warehouse.py``). Other databases go through SQLAlchemy."""
+    A SQLite file is written through ADBC (``adbc-driver-sqlite``), which binds Arrow columns in C: 2 to
+    4 times faster than DBAPI ``executemany`` over Python tuples (``bench/bench_warehouse.py``; 3 times on
+    the 16x release), which had become the largest part of a publish at registry scale. Other databases
+    go through SQLAlchemy."""
     path = sqlite_file(url)
     if path is not None:
         return _publish_sqlite(sql, path, run_id)
@@ -282,7 +284,8 @@ def _publish_sqlite(sql: dict[str, pd.DataFrame], path: str, run_id: str) -> dic
         _log(connection, run_id, counts)
         connection.commit()
     except BaseException:
-        connection.rollback()
+        with contextlib.suppress(Exception):  # a broken connection must not hide why the publish failed
+            connection.rollback()
         raise
     finally:
         connection.close()
