@@ -180,10 +180,9 @@ def _column_type(series: pd.Series, override: TypeEngine | None) -> TypeEngine:
     return Text()
 
 
-def _sql_table(name: str, frame: pd.DataFrame) -> Table:
-    """Table ``name`` as the warehouse holds it: pandas' types (and ``sql_types``), the variable labels as
-    column comments, and the ``dli_run_id`` column."""
-    types = sql_types(frame)
+def _sql_table(name: str, frame: pd.DataFrame, types: dict[str, TypeEngine]) -> Table:
+    """Table ``name`` as the warehouse holds it: pandas' types (and ``types``, from ``sql_types``), the
+    variable labels as column comments, and the ``dli_run_id`` column."""
     labels = sql_column_labels(name)
     columns = [Column(str(c), _column_type(frame[c], types.get(str(c))), comment=labels.get(str(c)))
                for c in frame.columns]
@@ -195,8 +194,8 @@ def write_sql_table(connection: Connection | AdbcConnection, name: str, frame: p
     """Replace table ``name`` with ``frame`` plus a ``dli_run_id`` column, inside the caller's transaction:
     DROP, CREATE (``_sql_table``), then the rows in bulk. ``connection``: SQLAlchemy's (PostgreSQL: COPY;
     another database: ``executemany``) or an ADBC SQLite connection (the Arrow table bound in C)."""
-    table = _sql_table(name, frame)
     dates = sql_types(frame)
+    table = _sql_table(name, frame, dates)
     if isinstance(connection, Connection):
         table.drop(connection, checkfirst=True)
         table.create(connection)
