@@ -13,7 +13,8 @@ from functools import lru_cache
 from importlib import resources
 
 import pandas as pd
-import yaml
+
+from dli_etl.specs import parse_yaml
 
 FINDING_COLUMNS = (
     "finding_id", "rule_id", "severity", "category", "study", "site", "subjid", "form", "field", "value",
@@ -52,7 +53,7 @@ class Rule:
 def rule_catalogue() -> dict[str, Rule]:
     """Every rule a finding can name, from ``specs/rules.yaml``."""
     text = (resources.files("dli_etl") / "specs" / "rules.yaml").read_text(encoding="utf-8")
-    data = yaml.safe_load(text)
+    data = parse_yaml(text)
     rules = {}
     for rid, spec in data.items():
         default = "null" if spec["severity"] == "error" else "keep"

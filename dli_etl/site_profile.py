@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from dli_etl.findings import LANGUAGES  # a site's workbook language: every site rule has a message in each
+from dli_etl.specs import parse_yaml
 
 SUPPORTED_FORMATS = ("xlsx", "odm", "redcap")
 # every key a profile may use; anything else is a typo that would otherwise be ignored silently
@@ -256,7 +257,7 @@ def _from_mapping(data: dict[str, Any], path: str) -> SiteProfile:
 def load_profile(path: Path) -> SiteProfile:
     """Read one profile YAML file."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise ProfileError(f"{path}: not valid YAML ({exc})") from exc
     if not isinstance(data, dict):

@@ -112,3 +112,35 @@ def test_the_readme_example_profile_is_a_valid_profile():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
     example = readme.split("## Onboarding a new site", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     validate_profile(yaml.safe_load(example), "README.md")  # raises ProfileError on a key or field that is wrong
+
+
+_YAML_CASES = {
+    "scalars YAML 1.1 reads as other types": "a: yes\nb: off\nc: 0o17\nd: 1_000\ne: 2026-03-05\nf: .inf\ng: ~\n",
+    "text with CJK and a decimal comma": "site_name: 吉林大学\ndecimal: '3,5'\nunits: [×10^9/L, µmol/L]\n",
+    "anchors and merge keys": "base: &b {unit: g/L}\nhb: {<<: *b, low: 120}\n",
+    "block scalars": "message: |\n  line one\n  line two\nfolded: >\n  a\n  b\n",
+}
+
+
+@pytest.mark.parametrize("path", sorted(p for d in (SHIPPED, SHIPPED.parent / "specs") for p in d.rglob("*.yaml")),
+                         ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_libyaml_reads_every_shipped_spec_and_profile_as_the_python_parser_does(path):
+    """Specs and profiles go through libyaml for speed; the data must be what ``yaml.safe_load`` gives."""
+    from dli_etl.specs import parse_yaml
+
+    text = path.read_text(encoding="utf-8")
+    assert parse_yaml(text) == yaml.safe_load(text)
+
+
+@pytest.mark.parametrize("text", list(_YAML_CASES.values()), ids=list(_YAML_CASES))
+def test_libyaml_reads_yaml_edge_cases_as_the_python_parser_does(text):
+    from dli_etl.specs import parse_yaml
+
+    assert parse_yaml(text) == yaml.safe_load(text)
+
+
+def test_a_profile_that_is_not_yaml_is_a_profile_error_with_libyaml(tmp_path):
+    path = tmp_path / "S98.yaml"
+    path.write_text("site: S98\nunits: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ProfileError, match="S98.yaml: not valid YAML"):
+        load_profile(path)
