@@ -4,10 +4,12 @@ FA, RS and DD are mapped by the spec in ``specs/sdtm_mapping.csv``."""
 from __future__ import annotations
 
 import csv
+from functools import partial
 from importlib import resources
 
 import pandas as pd
 
+from dli_etl.distinct_rows import map_distinct
 from dli_etl.rules.ctcae_chemistry import CHEMISTRY_TERMS, ctcae_grade_chemistry, reference_range_indicator
 from dli_etl.rules.ctcae_consistency import LAB_TERMS, reported_grades
 from dli_etl.sdtm.algorithms import (
@@ -69,9 +71,8 @@ def chemistry_grades(rows: pd.DataFrame, baseline_flag: pd.Series, field: str) -
     """CTCAE v5.0 grade per row of a chemistry test, against the site's ULN and the subject's baseline."""
     baseline = rows.loc[baseline_flag, ["usubjid", "_value"]].set_index("usubjid")["_value"]
     base = rows["usubjid"].map(baseline)
-    return pd.Series([ctcae_grade_chemistry(field, None if pd.isna(v) else float(v), None if pd.isna(u) else float(u),
-                                            None if pd.isna(b) else float(b))
-                      for v, u, b in zip(rows["_value"], rows["_hi"], base, strict=True)], index=rows.index, dtype="object")
+    return pd.Series(map_distinct(partial(ctcae_grade_chemistry, field), rows["_value"], rows["_hi"], base),
+                     index=rows.index, dtype="object")
 
 
 def build_lb(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> pd.DataFrame:
@@ -104,9 +105,7 @@ def build_lb(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> 
             LBORNRLO=rows.get(f"{field}_orig_lo", low).astype("Float64").map(_limit_text).astype("string"),
             LBORNRHI=rows.get(f"{field}_orig_hi", high).astype("Float64").map(_limit_text).astype("string"),
             LBSTNRLO=low, LBSTNRHI=high,
-            LBNRIND=[reference_range_indicator(None if pd.isna(v) else float(v), None if pd.isna(lo) else float(lo),
-                                               None if pd.isna(hi) else float(hi))
-                     for v, lo, hi in zip(value, low, high, strict=True)],
+            LBNRIND=map_distinct(reference_range_indicator, value, low, high),
             LBMETHOD=pd.NA, LBLLOQ=pd.NA, LBTOXGR=grade.map(lambda g: pd.NA if g is None or pd.isna(g) else str(int(g))),
             LBLOBXFL=baseline_flag.map({True: "Y"}).astype("string"),
             LBDTC=rows["lbdtc"]))
