@@ -3,6 +3,7 @@ lab result that grades it)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from dli_etl.rules.ctcae_consistency import LAB_TERMS
@@ -63,10 +64,17 @@ def with_visits(frame: pd.DataFrame, sv: pd.DataFrame, dtc: str) -> pd.DataFrame
     windows = sv[["USUBJID", "VISITNUM", "VISIT", "SVSTDTC", "SVENDTC"]].dropna(
         subset=["SVSTDTC", "SVENDTC"]).reset_index(drop=True)
     span = (pd.to_datetime(windows["SVENDTC"]) - pd.to_datetime(windows["SVSTDTC"])).to_numpy()
-    # every dated record meets every visit of its subject: the pairs carry window numbers, not the visits'
-    # text, since there are several times as many pairs as records
-    pairs = dates.merge(windows[["USUBJID", "SVSTDTC", "SVENDTC"]].assign(window=range(len(windows))), on="USUBJID")
-    pairs = pairs.loc[(pairs["SVSTDTC"] <= pairs["day"]) & (pairs["day"] <= pairs["SVENDTC"]), ["row", "window"]]
+    # every dated record meets every visit of its subject, and there are several times as many pairs as
+    # records (most of the SDTM step's peak memory at scale): the pairs carry numbers only. A subject is
+    # its code, a date its rank among all these dates, so comparing ranks is comparing the ISO text.
+    subject = pd.factorize(pd.concat([dates["USUBJID"], windows["USUBJID"]], ignore_index=True))[0]
+    day_rank = pd.factorize(pd.concat([dates["day"], windows["SVSTDTC"], windows["SVENDTC"]], ignore_index=True)
+                            .astype("string"), sort=True)[0]
+    n, w = len(dates), len(windows)
+    pairs = pd.DataFrame({"subject": subject[:n], "day": day_rank[:n], "row": dates["row"].to_numpy()}).merge(
+        pd.DataFrame({"subject": subject[n:], "start": day_rank[n:n + w], "end": day_rank[n + w:],
+                      "window": np.arange(w)}), on="subject")
+    pairs = pairs.loc[(pairs["start"] <= pairs["day"]) & (pairs["day"] <= pairs["end"]), ["row", "window"]]
     chosen = windows["VISITNUM"].to_numpy()[pairs["window"].to_numpy()]
     best = pairs.assign(span=span[pairs["window"].to_numpy()], VISITNUM=chosen).sort_values(
         ["row", "span", "VISITNUM"], kind="mergesort").drop_duplicates("row")
