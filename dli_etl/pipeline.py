@@ -481,6 +481,7 @@ def run_pipeline(landing: Path, out: Path, warehouse_url: str | None = None, pro
         ingested = ingest(study, landing, profiles)
         say(f"{study}: ingest: {len(ingested.forms)} raw forms from {len(ingested.files)} files")
         harmonized = harmonize(ingested, state.accepted, out)
+        ingested = ingested.without_rows()  # the raw rows are curated now; free them before SDTM's peak
         sdtm = map_sdtm(harmonized)
         say(f"{study}: harmonize and map to SDTM: {len(sdtm.domains)} domains")
         if expectations:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -87,5 +87,17 @@ class IngestResult:
     # src_file -> OID -> the name the EDC shows for it (ODM StudyEventDef, FormDef, ItemDef names)
     source_names: dict[str, dict[str, str]] = field(default_factory=dict)
 
+    def without_rows(self) -> IngestResult:
+        """This ingest with every raw form's rows dropped, columns and metadata kept: all that publishing
+        needs once the forms are harmonized (files, coverage, the sites' own labels). At scale the raw rows
+        are hundreds of MiB that nothing reads after harmonize."""
+        return replace(self, forms=[replace(raw, frame=_no_rows(raw.frame)) for raw in self.forms])
+
     def frames_for(self, form: str) -> list[RawForm]:
         return [f for f in self.forms if f.form == form]
+
+
+def _no_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    # new empty arrays: a zero-row slice of an Arrow column would still hold the column's buffers
+    return pd.DataFrame({name: pd.array([], dtype=dtype) for name, dtype in frame.dtypes.items()},
+                        index=frame.index[:0].copy())
