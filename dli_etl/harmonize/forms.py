@@ -55,11 +55,13 @@ def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding],
     spec = load_spec("forms")[form]
     codelists = load_spec("codelists")
     frame = raw.frame
-    out = pd.DataFrame({c: frame[c] for c in ("study", "site", "subjid")}, index=frame.index)
+    # columns are collected and framed once: inserting them one by one into a frame cost more than the
+    # typing itself (a form has dozens of fields, and a registry hundreds of site sheets)
+    out: dict[str, pd.Series] = {c: frame[c] for c in ("study", "site", "subjid")}
     out["subjid"] = out["subjid"].astype("string").str.strip()
     out["usubjid"] = make_usubjid(frame["study"], frame["site"], frame["subjid"])
     findings: list[Finding] = []
-    verbatim = pd.DataFrame(index=frame.index)
+    verbatim: dict[str, pd.Series] = {}
     for name, fspec in spec["fields"].items():
         text = frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index, dtype="string")
         verbatim[name] = text.astype("string")
@@ -108,7 +110,8 @@ def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding],
     for col in ("event_oid", "event_repeat_key", "id_pseudonym"):
         if col in frame.columns:
             out[col] = frame[col]
-    return out, findings, verbatim
+    return (pd.DataFrame(out, index=frame.index, copy=False), findings,
+            pd.DataFrame(verbatim, index=frame.index, copy=False))
 
 
 def harmonize_form(raws: list[RawForm], form: str, cache: RawFormCache | None = None
