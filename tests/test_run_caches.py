@@ -120,7 +120,7 @@ def test_dli_cache_dir_lets_two_output_folders_share_one_cache(ingested, tmp_pat
     def must_not_type(*_args, **_kwargs):
         raise AssertionError("a source was typed again although the shared cache holds it")
 
-    monkeypatch.setattr(forms, "harmonize_raw", must_not_type)
+    monkeypatch.setattr(forms, "harmonize_raws", must_not_type)
     second = pipeline.harmonize(ingested, out=tmp_path / "production")
     _same(first, second)
     assert sorted(p.name for p in (shared / "harmonize" / "DLIPRO").glob("*.pkl")) == entries

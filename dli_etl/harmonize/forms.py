@@ -6,6 +6,10 @@ come from the site profile that read the file.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Hashable
+
+import numpy as np
 import pandas as pd
 
 from dli_etl.findings import Finding
@@ -20,7 +24,7 @@ from dli_etl.harmonize.fields import (
     standardize_number,
     standardize_plerixafor_dose,
 )
-from dli_etl.harmonize.raw_cache import RawFormCache
+from dli_etl.harmonize.raw_cache import RawFormCache, TypedForm
 from dli_etl.ingest.raw_form import LINEAGE, RawForm
 from dli_etl.specs import load_spec
 from dli_etl.text_safety import has_control_characters, strip_control_characters
@@ -34,17 +38,21 @@ def make_usubjid(study: pd.Series, site: pd.Series, subjid: pd.Series) -> pd.Ser
     return (study.astype("string") + "-" + site.astype("string") + "-" + subjid.astype("string").str.strip())
 
 
-def _findings_for(raw: RawForm, frame: pd.DataFrame, rule_id: str, mask: pd.Series, field: str,
-                  detail: pd.Series | str, form: str) -> list[Finding]:
+# where a row's value sits in its source: (row label, row locator, field) -> cell locator
+CellOf = Callable[[Hashable, str, str], str]
+
+
+def _findings_for(cell: CellOf, frame: pd.DataFrame, rule_id: str, mask: pd.Series, field: str,
+                  detail: pd.Series | str, form: str) -> list[tuple[Hashable, Finding]]:
     out = []
     for idx in frame.index[mask.to_numpy(dtype=bool)]:
         row = frame.loc[idx]
         value = "" if pd.isna(row.get(field)) else str(row.get(field))
         info = detail if isinstance(detail, str) else str(detail.loc[idx])
-        out.append(Finding(rule_id, str(row["study"]), str(row["site"]), str(row["subjid"]), form, field, value,
-                           info if rule_id in _EXPECTED_FROM_DETAIL else "",
-                           info, str(row["src_file"]), str(row["src_sha256"]),
-                           raw.cell(str(row["src_locator"]), field), str(row["row_id"])))
+        out.append((idx, Finding(rule_id, str(row["study"]), str(row["site"]), str(row["subjid"]), form, field, value,
+                                 info if rule_id in _EXPECTED_FROM_DETAIL else "",
+                                 info, str(row["src_file"]), str(row["src_sha256"]),
+                                 cell(idx, str(row["src_locator"]), field), str(row["row_id"]))))
     return out
 
 
@@ -52,15 +60,51 @@ def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding],
     """Type one raw frame per the form spec: (typed frame, findings, source text of every spec field).
 
     The source text is what value accounting counts and what a nulled value keeps as its verbatim."""
+    return harmonize_raws([raw], form)[0]
+
+
+def typing_key(raw: RawForm) -> str:
+    """Raws with the same key are typed alike: the same reading instructions (date format, separators,
+    units, value maps, MRD unit, reference ranges) and the same columns and column types."""
+    return json.dumps([raw.src_format, raw.date_format, raw.decimal_separator, raw.thousands_separator,
+                       raw.units, raw.value_maps, raw.mrd_unit, raw.reference_ranges,
+                       [[str(c), str(t)] for c, t in raw.frame.dtypes.items()]],
+                      sort_keys=True, default=str, ensure_ascii=False)
+
+
+def harmonize_raws(raws: list[RawForm], form: str) -> list[tuple[pd.DataFrame, list[Finding], pd.DataFrame]]:
+    """``[harmonize_raw(raw, form) for raw in raws]`` for raws of one ``typing_key``, typed as one frame.
+
+    A registry's site sheets are many and short: typed one by one, pandas' cost per call was most of
+    harmonize. Each raw gets back its own rows (with its own index), its own findings in the order
+    typing it alone gives, and cell locators from its own column map."""
+    if len(raws) == 1:
+        raw = raws[0]
+        typed, found, verbatim = _type_frame(raw.frame, raw, form, lambda _idx, locator, field: raw.cell(locator, field))
+        return [(typed, [finding for _, finding in found], verbatim)]
+    frame = pd.concat([raw.frame for raw in raws], ignore_index=True)
+    bounds = np.cumsum([0, *(len(raw.frame) for raw in raws)])
+    owner = np.repeat(np.arange(len(raws)), np.diff(bounds))
+    typed, found, verbatim = _type_frame(frame, raws[0], form,
+                                         lambda idx, locator, field: raws[owner[idx]].cell(locator, field))
+    own_findings: list[list[Finding]] = [[] for _ in raws]
+    for idx, finding in found:
+        own_findings[owner[idx]].append(finding)
+    return [(typed.iloc[bounds[k]:bounds[k + 1]].set_axis(raw.frame.index), own_findings[k],
+             verbatim.iloc[bounds[k]:bounds[k + 1]].set_axis(raw.frame.index)) for k, raw in enumerate(raws)]
+
+
+def _type_frame(frame: pd.DataFrame, raw: RawForm, form: str, cell: CellOf
+                ) -> tuple[pd.DataFrame, list[tuple[Hashable, Finding]], pd.DataFrame]:
+    """Type ``frame`` with ``raw``'s reading instructions; findings carry their row's label."""
     spec = load_spec("forms")[form]
     codelists = load_spec("codelists")
-    frame = raw.frame
     # columns are collected and framed once: inserting them one by one into a frame cost more than the
     # typing itself (a form has dozens of fields, and a registry hundreds of site sheets)
     out: dict[str, pd.Series] = {c: frame[c] for c in ("study", "site", "subjid")}
     out["subjid"] = out["subjid"].astype("string").str.strip()
     out["usubjid"] = make_usubjid(frame["study"], frame["site"], frame["subjid"])
-    findings: list[Finding] = []
+    findings: list[tuple[Hashable, Finding]] = []
     verbatim: dict[str, pd.Series] = {}
     for name, fspec in spec["fields"].items():
         text = frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index, dtype="string")
@@ -68,7 +112,7 @@ def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding],
         controls = has_control_characters(text)
         if controls.any():
             # a BEL or NUL in a cell is invisible to the site and breaks workbooks downstream: reported, stripped
-            findings += _findings_for(raw, frame, "TEXT-CONTROL-CHARACTER", controls, name, "", form)
+            findings += _findings_for(cell, frame, "TEXT-CONTROL-CHARACTER", controls, name, "", form)
             text = strip_control_characters(text)
         kind = fspec["type"]
         if kind == "code":
@@ -94,7 +138,7 @@ def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding],
             # not stage skin GVHD)
             low, high = (float(x) for x in fspec["range"])
             outside = (values.notna() & ((values < low) | (values > high))).fillna(False).astype(bool)
-            findings += _findings_for(raw, frame, "VALUE-OUT-OF-RANGE", outside, name, f"{low:g}-{high:g}", form)
+            findings += _findings_for(cell, frame, "VALUE-OUT-OF-RANGE", outside, name, f"{low:g}-{high:g}", form)
             values = values.mask(outside)
         out[name] = values
         for suffix, extra in result.extra.items():
@@ -102,9 +146,9 @@ def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding],
         empty = blank(text)
         if fspec.get("required"):
             # a column missing from the file was reported once at ingest; each row still lacks the value
-            findings += _findings_for(raw, frame, "REQ-MISSING", empty, name, "", form)
+            findings += _findings_for(cell, frame, "REQ-MISSING", empty, name, "", form)
         for rule_id, (mask, detail) in result.problems.items():
-            findings += _findings_for(raw, frame, rule_id, mask & ~empty, name, detail, form)
+            findings += _findings_for(cell, frame, rule_id, mask & ~empty, name, detail, form)
     for col in LINEAGE:
         out[col] = frame[col]
     for col in ("event_oid", "event_repeat_key", "id_pseudonym"):
@@ -117,17 +161,25 @@ def harmonize_raw(raw: RawForm, form: str) -> tuple[pd.DataFrame, list[Finding],
 def harmonize_form(raws: list[RawForm], form: str, cache: RawFormCache | None = None
                    ) -> tuple[pd.DataFrame, list[Finding], pd.DataFrame]:
     """All sources of one form, stacked in a stable order (file, then source row), with their source text.
-    With ``cache``, a source whose raw form is unchanged since an earlier run is not typed again."""
+    With ``cache``, a source whose raw form is unchanged since an earlier run is not typed again; the
+    others are typed together where their sites' profiles read them alike (``harmonize_raws``)."""
+    ordered = sorted(raws, key=lambda r: r.src_file)
+    typed: list[TypedForm | None] = [None] * len(ordered)
+    keys: list[str] = [""] * len(ordered)
+    if cache is not None:
+        for i, raw in enumerate(ordered):
+            keys[i], typed[i] = cache.get(raw, form)
+    alike: dict[str, list[int]] = {}
+    for i, raw in enumerate(ordered):
+        if typed[i] is None:
+            alike.setdefault(typing_key(raw), []).append(i)
+    for members in alike.values():
+        for i, result in zip(members, harmonize_raws([ordered[i] for i in members], form), strict=True):
+            typed[i] = result
+            if cache is not None:
+                cache.put(ordered[i], form, keys[i], result)
     frames, findings, texts = [], [], []
-    for raw in sorted(raws, key=lambda r: r.src_file):
-        if cache is None:
-            frame, found, verbatim = harmonize_raw(raw, form)
-        else:
-            key, typed = cache.get(raw, form)
-            if typed is None:
-                typed = harmonize_raw(raw, form)
-                cache.put(raw, form, key, typed)
-            frame, found, verbatim = typed
+    for frame, found, verbatim in typed:
         frames.append(frame)
         texts.append(verbatim)
         findings += found
