@@ -43,7 +43,19 @@ def reported_grades(frame: pd.DataFrame, column: str, term: str | None) -> pd.Se
     against the bounds CTCAE prints for it (``<column>_orig`` and ``<column>_orig_unit``)."""
     if term is None:
         return pd.Series([None] * len(frame), index=frame.index, dtype="object")
-    grades = frame[column].map(lambda v: lab_grade(term, float(v)) if pd.notna(v) else None)
+    # a lab column repeats few distinct values over many rows: each is graded once (``map`` still
+    # infers the result's type from the grades, as before)
+    known: dict[float, int | None] = {}
+
+    def grade(value: object) -> int | None:
+        if pd.isna(value):
+            return None
+        number = float(value)
+        if number not in known:
+            known[number] = lab_grade(term, number)
+        return known[number]
+
+    grades = frame[column].map(grade)
     unit_col, orig_col = f"{column}_orig_unit", f"{column}_orig"
     if term == "Anemia" and unit_col in frame.columns and orig_col in frame.columns:
         # the one reading of site-written numbers (a bare "1,500" is ambiguous there, never 1.5)
