@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from dli_etl.findings import Finding
@@ -61,8 +62,13 @@ def reported_grades(frame: pd.DataFrame, column: str, term: str | None) -> pd.Se
         # the one reading of site-written numbers (a bare "1,500" is ambiguous there, never 1.5)
         reported, _ = parse_site_numbers(frame[orig_col])
         own_unit = frame[unit_col].isin(["g/L", "mmol/L"]).fillna(False) & reported.notna() & frame[column].notna()
-        for idx in frame.index[own_unit.to_numpy(dtype=bool)]:
-            grades.loc[idx] = lab_grade(term, float(reported.loc[idx]), str(frame.at[idx, unit_col]))
+        positions = np.flatnonzero(own_unit.to_numpy(dtype=bool))
+        if len(positions):
+            # written back in one step: a row-by-row .loc was seconds at registry scale
+            keys = [(float(value), str(unit)) for value, unit in
+                    zip(reported.iloc[positions], frame[unit_col].iloc[positions], strict=True)]
+            in_unit = {key: lab_grade(term, *key) for key in set(keys)}
+            grades.iloc[positions] = [in_unit[key] for key in keys]
     return grades
 
 
