@@ -53,6 +53,7 @@ def _scaled_profiles(profiles: list[SiteProfile], sites: tuple[str, ...], folder
     import yaml
 
     from dli_etl.site_profile import load_profile
+    from dli_etl.specs import parse_yaml
     from dli_etl.synth.timelines import layout_site
 
     written = []
@@ -60,11 +61,11 @@ def _scaled_profiles(profiles: list[SiteProfile], sites: tuple[str, ...], folder
         template = _profile(profiles, "DLIPRO", layout_site(site))
         if site == template.site:
             continue
-        data = yaml.safe_load(Path(template.path).read_text(encoding="utf-8"))
+        data = parse_yaml(Path(template.path).read_text(encoding="utf-8"))
         data.update(site=site, files=[f"sites/{site}/*.xlsx"], source_name=f"Scaled site {site} ({template.site} layout)")
         written.append((folder / "DLIPRO" / f"{site}.yaml", data))
     edc = _profile(profiles, "DLIPRO", "EDC", "odm")
-    data = yaml.safe_load(Path(edc.path).read_text(encoding="utf-8"))
+    data = parse_yaml(Path(edc.path).read_text(encoding="utf-8"))
     data["sites"] = list(sites)
     written.append((folder / "DLIPRO" / "EDC.yaml", data))
     extra = []
