@@ -50,6 +50,24 @@ def test_suites_catch_broken_sdtm(run_clean):
     assert sex.value == "X" and sex.site == "S01"  # row-level: the finding names the subject and site
 
 
+def test_with_and_without_data_docs_the_same_findings(run_clean, tmp_path):
+    """Without Data Docs the suites run on the batch directly, not through stored checkpoints: the
+    outcome must not depend on which way GX was driven."""
+    dm = pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / "dm.parquet")
+    ae = pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / "ae.parquet")
+    broken_dm, broken_ae = dm.copy(), ae.copy()
+    broken_dm.loc[[0, 1], "SEX"] = ["X", "Q"]
+    broken_dm.loc[5, "USUBJID"] = broken_dm.loc[6, "USUBJID"]
+    broken_ae.loc[0, "AEENDTC"] = "2000-01-01"
+    domains = {"dm": broken_dm, "ae": broken_ae, "ex": pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / "ex.parquet")}
+    direct, direct_success, no_docs = validate_domains("DLIPRO", domains)
+    stored, stored_success, docs = validate_domains("DLIPRO", domains, tmp_path / "docs")
+    assert no_docs is None and docs is not None and docs.exists()
+    assert direct_success == stored_success == {"DM": False, "AE": False, "EX": True}
+    assert sorted(map(repr, direct)) == sorted(map(repr, stored))
+    assert {f.field for f in direct} == {"SEX", "USUBJID", "AEENDTC"}
+
+
 def test_end_before_start_fails_the_ae_suite(run_clean):
     ae = pd.read_parquet(run_clean.out / "sdtm" / "DLIPRO" / "ae.parquet")
     ae.loc[0, "AEENDTC"] = "2000-01-01"
