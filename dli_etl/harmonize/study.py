@@ -189,19 +189,27 @@ def harmonize_study(ingest: IngestResult, accepted: frozenset[str] | set[str] = 
     result = HarmonizeResult(study)
     table = findings_frame(findings)
     accounting, nulled = [], []
+    # each form's findings once: filtering the whole study's table per form and per step was most of
+    # quarantine's time for a small study
+    by_form = dict(iter(table.groupby("form", sort=False))) if not table.empty else {}
+    guards: list[pd.DataFrame] = []
     for form, frame in frames.items():
-        quarantined = _with_mrd_positivity(form, quarantine_form(frame, verbatims[form], table, form, accepted), studies)
+        form_findings = by_form.get(form, table.iloc[0:0])
+        quarantined = _with_mrd_positivity(form, quarantine_form(frame, verbatims[form], form_findings, form, accepted),
+                                           studies)
         guard = _schema_findings(form, quarantined.curated)
         if guard:
             # the guard sees curated rows renumbered; its findings carry row_id, so they apply to ``frame``
-            table = pd.concat([table, findings_frame(guard)], ignore_index=True)
-            quarantined = _with_mrd_positivity(form, quarantine_form(frame, verbatims[form], table, form, accepted),
+            guards.append(findings_frame(guard))
+            form_findings = pd.concat([form_findings, guards[-1]], ignore_index=True)
+            quarantined = _with_mrd_positivity(form, quarantine_form(frame, verbatims[form], form_findings, form, accepted),
                                                studies)
         result.curated[form] = quarantined.curated
         result.quarantine[form] = quarantined.held_back
         nulled.append(quarantined.nulled)
-        form_findings = table[table["form"] == form] if not table.empty else table
         accounting.append(value_accounting(study, form, frame, verbatims[form], quarantined, form_findings))
+    if guards:
+        table = pd.concat([table, *guards], ignore_index=True)
     # the subjects DM must hold: enrollment records that are curated. One held back (an unknown site, a
     # missing id) is not attributable; it waits in quarantine with its reasons and must not block the release
     curated_enrollment = result.curated.get("enrollment", pd.DataFrame(columns=["usubjid"]))
