@@ -22,7 +22,7 @@ def _digest(folder):
 
 
 def test_same_inputs_same_curated_parquet_bytes(generated_defects, run_defects, tmp_path):
-    again = run_pipeline(generated_defects.landing, tmp_path / "again", data_docs=False)
+    again = run_pipeline(generated_defects.landing, tmp_path / "again", expectations=False)  # as run_defects
     first, second = _digest(run_defects.out), _digest(again.out)
     assert first and first == second
 
