@@ -132,21 +132,25 @@ def validate_domains(study: str, domains: dict[str, pd.DataFrame], docs_dir: Pat
         keys = [c for c in ("USUBJID", f"{domain}SEQ") if c in frame.columns]
         complete = {"result_format": "COMPLETE", **({"unexpected_index_column_names": keys} if keys else {})}
         data = {"dataframe": frame.reset_index(drop=True)}
-        batch = source.add_dataframe_asset(domain).add_batch_definition_whole_dataframe("all") if stored \
-            else whole.get_batch(batch_parameters=data)
         # Pass or fail first (BOOLEAN_ONLY computes no unexpected lists: 40% of GX's time at 1x), then the
         # details (rows, values, counts) only for the expectations that failed. Data Docs show every
         # result, so with them each expectation is run once in full.
-        first = _validate(context, study, domain, "", batch, spec["expectations"],
-                          complete if stored else {"result_format": "BOOLEAN_ONLY"}, data, actions, stored)
-        results = list(first.results)
-        failing = [item.expectation_config for item in results if not item.success]
-        if failing and not stored:
-            # GX orders results its own way: the full results are matched back by configuration
-            again = _validate(context, study, domain, ".failed", batch,
-                              [{"type": c.type, "kwargs": dict(c.kwargs)} for c in failing], complete, data, actions, stored)
-            full = {_config_key(item.expectation_config): item for item in again.results}
-            results = [full.get(_config_key(item.expectation_config), item) for item in results]
+        if stored:
+            definition = source.add_dataframe_asset(domain).add_batch_definition_whole_dataframe("all")
+            first = _run_checkpoint(context, study, domain, definition, spec["expectations"], actions, complete, data)
+            results = list(first.results)
+        else:
+            batch = whole.get_batch(batch_parameters=data)
+            first = batch.validate(_suite(study, domain, "", spec["expectations"]),
+                                   result_format={"result_format": "BOOLEAN_ONLY"})
+            results = list(first.results)
+            failing = [{"type": item.expectation_config.type, "kwargs": dict(item.expectation_config.kwargs)}
+                       for item in results if not item.success]
+            if failing:
+                # GX orders results its own way: the full results are matched back by configuration
+                again = batch.validate(_suite(study, domain, ".failed", failing), result_format=complete)
+                full = {_config_key(item.expectation_config): item for item in again.results}
+                results = [full.get(_config_key(item.expectation_config), item) for item in results]
         success[domain] = bool(first.success)
         mine = [f for item in results if not item.success for f in _failure_findings(study, domain, item, keys)]
         rows = [expectation_row(study, domain, item, len(frame)) for item in results]
@@ -226,20 +230,17 @@ def _suite(study: str, domain: str, suffix: str, expectations: list[dict]):
                             expectations=[ExpectationConfiguration(type=e["type"], kwargs=e["kwargs"]) for e in expectations])
 
 
-def _validate(context, study: str, domain: str, suffix: str, batch, expectations: list[dict],
-              result_format: dict, data: dict, actions: list, stored: bool):
-    """Run ``expectations`` on one domain and return its validation result. ``stored``: through a
-    checkpoint kept in the context (what Data Docs are built from), ``batch`` being a batch definition;
-    otherwise on ``batch``, a batch, directly."""
-    if not stored:
-        return batch.validate(_suite(study, domain, suffix, expectations), result_format=result_format)
+def _run_checkpoint(context, study: str, domain: str, batch_definition, expectations: list[dict], actions: list,
+                    result_format: dict, data: dict):
+    """Run ``expectations`` on one domain through a checkpoint kept in the context (what Data Docs are
+    built from); the domain's validation result."""
     import great_expectations as gx
 
-    suite = context.suites.add(_suite(study, domain, suffix, expectations))
+    suite = context.suites.add(_suite(study, domain, "", expectations))
     definition = context.validation_definitions.add(
-        gx.ValidationDefinition(name=f"{study}.{domain}{suffix}", data=batch, suite=suite))
+        gx.ValidationDefinition(name=f"{study}.{domain}", data=batch_definition, suite=suite))
     checkpoint = context.checkpoints.add(gx.Checkpoint(
-        name=f"{study}.{domain}{suffix}.checkpoint", validation_definitions=[definition], actions=actions,
+        name=f"{study}.{domain}.checkpoint", validation_definitions=[definition], actions=actions,
         result_format=result_format))
     return next(iter(checkpoint.run(batch_parameters=data).run_results.values()))
 
