@@ -390,7 +390,8 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 
 def completeness(runs: list[StudyRun]) -> pd.DataFrame:
-    """Share of filled values per study, site, form and field over all rows in (curated + held back)."""
+    """Share of filled values per study, site, form and field over all rows in (curated + held back).
+    A value is filled when it is not null and not blank; rows without a site are not counted."""
     from dli_etl.specs import load_spec
 
     rows = []
@@ -398,15 +399,18 @@ def completeness(runs: list[StudyRun]) -> pd.DataFrame:
     for run in runs:
         for form, curated in run.harmonized.curated.items():
             frame = pd.concat([curated, run.harmonized.quarantine.get(form, pd.DataFrame())], ignore_index=True)
-            if frame.empty:
+            names = [name for name in specs[form]["fields"] if name in frame.columns]
+            if frame.empty or not names:
                 continue
-            for name in specs[form]["fields"]:
-                if name not in frame.columns:
-                    continue
-                filled = frame[name].notna() & (frame[name].astype("string").str.strip() != "")
-                for site, part in filled.groupby(frame["site"]):
+            filled = pd.DataFrame({name: frame[name].notna() & (frame[name].astype("string").str.strip() != "")
+                                   for name in names}).fillna(False).astype(bool)
+            # one grouping per form: grouping each field apart was most of this table's time
+            grouped = filled.groupby(frame["site"].to_numpy(), sort=True)
+            sizes, shares = grouped.size(), grouped.mean()
+            for name in names:
+                for site, share in shares[name].items():
                     rows.append({"study": run.study, "site": site, "form": form, "field": name,
-                                 "rows": int(part.size), "filled_pct": round(100 * float(part.mean()), 1)})
+                                 "rows": int(sizes[site]), "filled_pct": round(100 * float(share), 1)})
     return pd.DataFrame(rows, columns=["study", "site", "form", "field", "rows", "filled_pct"])
 
 

@@ -130,3 +130,29 @@ def test_a_column_mixing_numbers_and_text_is_published_as_text(tmp_path):
         engine.dispose()
     assert back["VALUE"].tolist()[:2] == ["1", "x"] and back["VALUE"].isna().tolist() == [False, False, True]
     assert back["N"].isna().tolist() == [False, True, False]
+
+
+def test_completeness_counts_blank_and_null_as_missing_per_site_and_held_back_rows_in():
+    """Filled share per site and field over curated plus held-back rows; blank text and nulls are gaps,
+    fields outside the form's spec and rows without a site are not counted."""
+    from dli_etl.harmonize.study import HarmonizeResult
+    from dli_etl.ingest.raw_form import IngestResult
+    from dli_etl.pipeline import StudyRun, completeness
+
+    curated = pd.DataFrame({"site": ["S01", "S01", "S01", "S02", None],
+                            "aeterm": ["Nausea", " ", None, "Fatigue", "Rash"],
+                            "aetoxgr": pd.array([1, 2, None, None, 3], dtype="Int64"),
+                            "not_in_spec": ["x", "x", "x", "x", "x"]})
+    held = pd.DataFrame({"site": ["S02"], "aeterm": ["Fever"], "aetoxgr": pd.array([2], dtype="Int64"),
+                         "quarantine_reasons": ["ID-UNKNOWN"]})
+    run = StudyRun("DLIPRO", IngestResult("DLIPRO"),
+                   HarmonizeResult("DLIPRO", curated={"adverse_event": curated}, quarantine={"adverse_event": held}))
+    table = completeness([run])
+    assert set(table["field"]) == {"aeterm", "aetoxgr"}
+    share = table.set_index(["site", "field"])
+    # S01: "Nausea" of three (a blank and a null are gaps); S02: both its rows, the held-back one too
+    assert share.loc[("S01", "aeterm"), "filled_pct"] == 33.3 and share.loc[("S01", "aeterm"), "rows"] == 3
+    assert share.loc[("S01", "aetoxgr"), "filled_pct"] == 66.7
+    assert share.loc[("S02", "aeterm"), "filled_pct"] == 100.0 and share.loc[("S02", "aeterm"), "rows"] == 2
+    assert share.loc[("S02", "aetoxgr"), "filled_pct"] == 50.0
+    assert list(table["site"]) == ["S01", "S02", "S01", "S02"]  # spec field order, then site
