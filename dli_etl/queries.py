@@ -221,12 +221,12 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
         new = [(str(q), str(src)) not in applied for q, src in zip(responses["query_id"], responses["source"], strict=True)] \
             if "source" in responses.columns else [True] * len(responses)
         fresh = responses[new]
-    answers = fresh.set_index("query_id") if not fresh.empty else None
-    choice = None
+    answers = _rows_by_id(fresh.set_index("query_id")) if not fresh.empty else {}
+    choice: dict[str, dict] = {}
     if decisions is not None and not decisions.empty:
         pending = decisions[[(str(q), str(src)) not in applied
                              for q, src in zip(decisions["query_id"], decisions["source"], strict=True)]]
-        choice = pending.drop_duplicates("query_id", keep="last").set_index("query_id") if not pending.empty else None
+        choice = _rows_by_id(pending.drop_duplicates("query_id", keep="last").set_index("query_id"))
     # info findings (e.g. documented sponsor CT extensions) are notes for the standards team, not site queries
     current = findings[findings["severity"] != "info"].drop_duplicates("finding_id").set_index("finding_id")
     for column in ("rule_id", "expected", "detail", "root_finding_id"):
@@ -248,8 +248,11 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
             changes.append({"run_id": run_id, "query_id": qid, "from_status": old, "to_status": new,
                             "reason": reason, "response": response, "source": source})
 
-    for qid, finding in current.iterrows():
-        old_row = prev.loc[qid] if qid in prev.index else None
+    # plain dicts, not a Series per row: at registry scale (tens of thousands of queries) building a
+    # Series for each query, its previous state and its answer was most of this function's time
+    previous_rows = _rows_by_id(prev)
+    for qid, finding in _rows_by_id(current).items():
+        old_row = previous_rows.get(qid)
         old = "" if old_row is None else str(old_row["status"])
         response = "" if old_row is None or pd.isna(old_row["response"]) else str(old_row["response"])
         reopened = 0 if old_row is None or pd.isna(old_row["times_reopened"]) else int(old_row["times_reopened"])
@@ -267,8 +270,8 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
         elif old == ANSWERED:
             new, reason = ANSWERED, "answered, problem still in the data"
         source, always = "", False
-        if answers is not None and qid in answers.index and new not in (ACCEPTED, CLOSED):
-            answer = answers.loc[qid]
+        if qid in answers and new not in (ACCEPTED, CLOSED):
+            answer = answers[qid]
             text = "" if pd.isna(answer["response"]) else str(answer["response"])
             site_status = str(answer["site_status"]).strip().capitalize()
             source = str(answer.get("source", "") or "")
@@ -284,8 +287,8 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
             else:
                 source = ""
         move(qid, old, new, reason, response, source, always)
-        if choice is not None and qid in choice.index:
-            decision = choice.loc[qid]
+        if qid in choice:
+            decision = choice[qid]
             who, note = str(decision["by"]), str(decision["note"])
             before = new
             if decision["decision"] == "accept":
@@ -306,7 +309,7 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
                      "status_changed_run": changed, "times_reopened": reopened, "decided_by": decided_by,
                      "dm_note": dm_note, "audience": rule.audience if rule else "site",
                      "consequences": consequences.get(qid, ""), "opened_on": opened})
-    for qid, old_row in prev.iterrows():
+    for qid, old_row in previous_rows.items():
         if qid in current.index:
             continue
         source = "" if pd.isna(old_row["src_file"]) else str(old_row["src_file"])
@@ -325,9 +328,9 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
             rows.append({"query_id": qid, **{c: old_row[c] for c in QUERY_COLUMNS if c != "query_id"},
                          "status": new, "status_changed_run": run_id if old != new else old_row["status_changed_run"]})
             continue
-        if answers is not None and qid in answers.index:
+        if qid in answers:
             # the site's explanation that came with the fix is kept with the closed query
-            answer = answers.loc[qid]
+            answer = answers[qid]
             response = str(answer["response"]) if pd.notna(answer["response"]) and str(answer["response"]) else response
             source = str(answer.get("source", "") or "")
         move(qid, old, new, "problem no longer in the data", response, source)
@@ -339,6 +342,11 @@ def update_queries(previous: pd.DataFrame, findings: pd.DataFrame, responses: pd
     queries["times_reopened"] = pd.to_numeric(queries["times_reopened"]).astype("Int64")
     return queries.sort_values(["study", "site", "query_id"], kind="mergesort").reset_index(drop=True), \
         pd.DataFrame(changes, columns=list(HISTORY_COLUMNS)).astype("string")
+
+
+def _rows_by_id(frame: pd.DataFrame) -> dict[str, dict]:
+    """Each row of ``frame`` as a dict, keyed by its index (query or finding id, unique)."""
+    return dict(zip(frame.index, frame.to_dict("records"), strict=True))
 
 
 def write_triage_workbooks(queries: pd.DataFrame, out_dir: Path, wording: SiteWording | None = None,
