@@ -230,6 +230,23 @@ def test_plerixafor_dose_and_schedule_against_the_protocol():
         assert [(f.rule_id, f.value) for f in found] == [("PD-PLERIXAFOR-SCHEDULE", shown)]
 
 
+def test_each_plerixafor_course_is_judged_on_its_own():
+    """Seed 001 gives plerixafor with each DLI round: a complete first course does not make up for a
+    short second one, and a second subject's complete course is not reported. The finding points at the
+    short course's first dose row and names its REDCap event."""
+    from dli_etl.rules.plerixafor import plerixafor_findings
+
+    first = _plx([(f"2026-03-{d:02d}", 2, "240 ug/kg") for d in range(11, 16)])
+    second = _plx([(f"2026-05-{d:02d}", 2, "240 ug/kg") for d in range(4, 8)]).assign(event_oid="round_2_arm_1")
+    other = _plx([(f"2026-04-{d:02d}", 2, "240 ug/kg") for d in range(1, 6)]).assign(
+        subjid="02", usubjid="DLIPRO-S01-02")
+    doses = pd.concat([second, other, first], ignore_index=True).assign(
+        src_locator=lambda f: [f"plerixafor!{i + 2}" for i in range(len(f))])
+    found = plerixafor_findings(doses, STUDY_B, _locate)
+    assert [(f.rule_id, f.subjid, f.value, f.detail, f.src_locator) for f in found] == [
+        ("PD-PLERIXAFOR-SCHEDULE", "01", "4 day(s), 4 with 2 doses", "round_2_arm_1", "plerixafor!2:plx_date")]
+
+
 def _dli(mnc: float, cd3: float) -> pd.DataFrame:
     return _rows("dli", [{"subjid": "001", "mnc_dose": mnc, "cd3_dose": cd3, "mnc_dose_text": f"{mnc:.1e}",
                           "cd3_dose_text": f"{cd3:.1e}"}])
