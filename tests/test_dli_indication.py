@@ -85,6 +85,13 @@ def _repeat(responses, mrd_rows=(), dli_dates=("2026-01-10", "2026-03-01")):
     ([("2026-03-05", "PR")], [], True),                                                # after round 2
     ([("2026-02-01", "PR"), ("2026-02-20", "NR")], [], True),                          # the last one decides
     ([("2026-02-01", "NR"), ("2026-02-20", "PR")], [], False),
+    ([("2026-01-10", "PR")], [], True),                                                # on round 1's day
+    ([("2026-03-01", "PR")], [], False),                                               # on round 2's day
+    ([("2026-02-07", "NR"), ("2026-02-07", "PR")], [], False),                         # a day's last decides
+    ([("2026-02-07", "CR")], [("B", "2026-02-01", "FLOW CYTOMETRY", "0.2%"),           # the last MRD decides
+                              ("B", "2026-02-20", "FLOW CYTOMETRY", "<0.01%")], True),
+    ([("2026-02-07", "CR")], [("B", "2026-02-01", "FLOW CYTOMETRY", "<0.01%"),
+                              ("B", "2026-03-01", "FLOW CYTOMETRY", "0.2%")], False),
 ])
 def test_a_second_round_needs_pr_or_cr_with_mrd_positive(responses, mrd_rows, deviation):
     found = _repeat(responses, mrd_rows)

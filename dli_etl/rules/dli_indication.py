@@ -15,6 +15,7 @@ in EX and in every analysis.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Callable
 
 import pandas as pd
@@ -73,35 +74,56 @@ def repeat_dli_findings(dli: pd.DataFrame, response: pd.DataFrame, mrd: pd.DataF
     infusions = _dated(dli, "dlidt").sort_values(["usubjid", "_on"])
     if infusions.empty:
         return []
-    # each subject's assessments and MRD results, in date order, looked up per subject
-    assessed = dict(tuple(_dated(response, "rsdt").sort_values("_on", kind="mergesort").groupby("usubjid")))
-    tested = dict(tuple(_dated(mrd, "lbdtc").sort_values("_on", kind="mergesort").groupby("usubjid")))
-    none = pd.DataFrame(columns=["_on", "response", "mrd_positive"])
+    # each subject's assessments and MRD results in date order, as plain lists searched by bisection: a
+    # boolean filter of pandas frames per infusion was the rule's cost at registry scale
+    assessed = _by_subject(_dated(response, "rsdt"), "response")
+    tested = _by_subject(_dated(mrd, "lbdtc"), "mrd_positive")
+    expected = f"{' or '.join(qualifying)}, or {'/'.join(qualifying_with_mrd)} with MRD positive"
     out: list[Finding] = []
     for usubjid, rounds in infusions.groupby("usubjid", sort=False):
         previous = None
-        mine, results_of = assessed.get(usubjid, none), tested.get(usubjid, none)
-        for _, row in rounds.iterrows():
-            if previous is None or row["_on"] == previous:
-                previous = row["_on"]
+        on_dates, categories = assessed.get(usubjid, ([], []))
+        mrd_dates, positivity = tested.get(usubjid, ([], []))
+        for position, on in enumerate(rounds["_on"]):
+            if previous is None or on == previous:
+                previous = on
                 continue
-            deciding = mine[(mine["_on"] > previous) & (mine["_on"] <= row["_on"])].tail(1)
-            expected = f"{' or '.join(qualifying)}, or {'/'.join(qualifying_with_mrd)} with MRD positive"
-            if deciding.empty:
+            row = rounds.iloc[position]
+            # the last assessment after the previous DLI and on or before this one (the latest of a day's)
+            last = bisect_right(on_dates, on) - 1
+            if last < 0 or on_dates[last] <= previous:
                 out.append(_finding("PD-REPEAT-DLI-INDICATION", row, expected,
                                     f"no response assessment between the DLI of {previous} and this one", locate))
             else:
-                category = str(deciding["response"].iloc[0])
-                on = str(deciding["_on"].iloc[0])
+                category = str(categories[last])
                 if category in qualifying_with_mrd:
-                    results = results_of[(results_of["_on"] > previous) & (results_of["_on"] <= row["_on"])]
-                    last = results["mrd_positive"].dropna().tail(1) if "mrd_positive" in results else results.iloc[0:0]
-                    if last.empty or last.iloc[0] != "POSITIVE":
-                        state = "no MRD result" if last.empty else "MRD negative"
+                    state = _last_mrd(mrd_dates, positivity, previous, on)
+                    if state != "POSITIVE":
+                        state = "no MRD result" if state is None else "MRD negative"
                         out.append(_finding("PD-REPEAT-DLI-INDICATION", row, expected,
-                                            f"{category} on {on} with {state} before this DLI", locate))
+                                            f"{category} on {on_dates[last]} with {state} before this DLI", locate))
                 elif category not in qualifying:
                     out.append(_finding("PD-REPEAT-DLI-INDICATION", row, expected,
-                                        f"{category} on {on} before this DLI", locate))
-            previous = row["_on"]
+                                        f"{category} on {on_dates[last]} before this DLI", locate))
+            previous = on
     return out
+
+
+def _by_subject(dated: pd.DataFrame, column: str) -> dict[str, tuple[list[str], list[object]]]:
+    """Per subject: its dates in order (ties in source order) and ``column`` beside them (None when the
+    form has no such column)."""
+    if dated.empty:
+        return {}
+    ordered = dated.sort_values("_on", kind="mergesort")
+    return {usubjid: (list(part["_on"]), list(part[column]) if column in part else [None] * len(part))
+            for usubjid, part in ordered.groupby("usubjid", sort=False)}
+
+
+def _last_mrd(dates: list[str], positivity: list[object], previous: str, on: str) -> object | None:
+    """The last MRD positivity recorded after ``previous`` and on or before ``on``; None if there is none."""
+    for k in range(bisect_right(dates, on) - 1, -1, -1):
+        if dates[k] <= previous:
+            break
+        if not pd.isna(positivity[k]):
+            return positivity[k]
+    return None
