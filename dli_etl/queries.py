@@ -24,9 +24,10 @@ from pathlib import Path
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell.cell import TYPE_STRING
+from openpyxl.cell.cell import TYPE_STRING, WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 from python_calamine import CalamineWorkbook
 from sqlalchemy import create_engine, inspect
 
@@ -34,7 +35,7 @@ from dli_etl.findings import render_site_message, rule_catalogue
 from dli_etl.ingest.xlsx_reader import cell_text, normalize_header
 from dli_etl.lineage import column_letter
 from dli_etl.site_wording import SiteWording, form_label
-from dli_etl.text_safety import path_component, workbook_text
+from dli_etl.text_safety import path_component, streamed_text, workbook_text
 
 OPEN, ANSWERED, CLOSED, ACCEPTED = "Open", "Answered", "Closed", "Accepted"
 RESPONSES_FOLDER = "query_responses"
@@ -365,12 +366,12 @@ def write_triage_workbooks(queries: pd.DataFrame, out_dir: Path, wording: SiteWo
         study_name, site_name = path_component(study), path_component(site)
         language = wording.language(str(study), str(site))
         path = Path(out_dir) / study_name / f"{study_name}_{site_name}_queries.xlsx"
-        rows = [_site_row(q, wording, language, consequences) for _, q in group.iterrows()]
+        rows = [_site_row(q, wording, language, consequences) for q in group.to_dict("records")]
         written.append(_write_workbook(rows, path, f"{study} site {site_name}", language))
     for study, group in pending[audience == "data_manager"].groupby("study", dropna=False):
         study_name = path_component(study)
         path = Path(out_dir) / study_name / f"{study_name}_data_manager_queries.xlsx"
-        rows = [_data_manager_row(q, wording, consequences) for _, q in group.iterrows()]
+        rows = [_data_manager_row(q, wording, consequences) for q in group.to_dict("records")]
         written.append(_write_workbook(rows, path, f"{study}: data manager", "en"))
     return written
 
@@ -391,12 +392,12 @@ def _also_affected(qid: str, consequences: dict[str, pd.DataFrame], wording: Sit
     if part is None:
         return ""
     items = [f"{wording.item(_text(f['src_file']), _text(f['form']), _text(f['field']))} {_text(f['value'])}".strip()
-             for _, f in part.iterrows()]
+             for f in part.to_dict("records")]
     shown = list(dict.fromkeys(items))
     return ("；" if language == "zh" else "; ").join(shown[:10]) + (" …" if len(shown) > 10 else "")
 
 
-def _site_row(query: pd.Series, wording: SiteWording, language: str, consequences: dict[str, pd.DataFrame]) -> dict[str, str]:
+def _site_row(query: dict, wording: SiteWording, language: str, consequences: dict[str, pd.DataFrame]) -> dict[str, str]:
     src_file, form, field_name = _text(query["src_file"]), _text(query["form"]), _text(query["field"])
     item = wording.item(src_file, form, field_name) if field_name else ""
     label = form_label(form, language) if form else ""
@@ -411,7 +412,7 @@ def _site_row(query: pd.Series, wording: SiteWording, language: str, consequence
             "file": src_file.rsplit("/", 1)[-1], "opened_on": _text(query.get("opened_on"))}
 
 
-def _data_manager_row(query: pd.Series, wording: SiteWording, consequences: dict[str, pd.DataFrame]) -> dict[str, str]:
+def _data_manager_row(query: dict, wording: SiteWording, consequences: dict[str, pd.DataFrame]) -> dict[str, str]:
     row = _site_row(query, wording, "en", consequences)
     # the data manager reads the rule's own message: it names the profile key or spec to change
     return {**row, "question": f"{_text(query['rule_id'])}: {_text(query['message'])}", "file": _text(query["src_file"]),
@@ -419,26 +420,21 @@ def _data_manager_row(query: pd.Series, wording: SiteWording, consequences: dict
 
 
 def _write_workbook(rows: list[dict[str, str]], path: Path, title: str, language: str) -> Path:
-    wb = Workbook()
-    ws = wb.active
-    ws.title = _SHEET
+    # streamed (write-only): at registry scale a site has thousands of queries, and a cell object kept
+    # and styled one by one per value was most of writing them. Sheet settings come first, since a
+    # streamed sheet writes its columns and panes before its rows.
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(_SHEET)
     headers = [zh if language == "zh" else en for _, en, zh, _ in _WORKBOOK_COLUMNS]
-    ws.append(headers)
-    for cell in ws[1]:
-        cell.font = Font(bold=True, color="FFFFFF")
-        cell.fill = PatternFill("solid", fgColor="305496")
-    for row in sorted(rows, key=lambda r: (r["subjid"], r["form_label"], r["item"], r["query_id"])):
-        ws.append([workbook_text(row[key]) for key, _, _, _ in _WORKBOOK_COLUMNS])
-    editable = {i for i, (key, _, _, _) in enumerate(_WORKBOOK_COLUMNS) if key in _EDITABLE}
-    # the query rows only: the site answers the queries it was sent, it does not add rows
-    for sheet_row in ws.iter_rows(min_row=2, max_row=ws.max_row, max_col=len(_WORKBOOK_COLUMNS)):
-        for i, cell in enumerate(sheet_row):
-            if cell.value is not None:
-                cell.data_type = TYPE_STRING  # source text stays text, never a formula
-            if i in editable:
-                cell.protection = Protection(locked=False)
-            if _WORKBOOK_COLUMNS[i][0] in ("question", "also", "response"):
-                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for i, (_, _, _, width) in enumerate(_WORKBOOK_COLUMNS):
+        ws.column_dimensions[column_letter(i)].width = width
+    ws.freeze_panes = "A2"
+    last = column_letter(len(_WORKBOOK_COLUMNS) - 1)
+    ws.auto_filter.ref = f"A1:{last}{len(rows) + 1}"
+    # printed for the ward round: landscape, the header row on every page
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = Worksheet.PAPERSIZE_A4
+    ws.print_title_rows = "1:1"
     # only Status and Response are the site's to change; filters and column widths still work
     ws.protection.sheet = True
     ws.protection.autoFilter = False
@@ -448,22 +444,43 @@ def _write_workbook(rows: list[dict[str, str]], path: Path, title: str, language
     choices = ",".join(words[s] for s in (OPEN, ANSWERED, CLOSED))
     status = DataValidation(type="list", formula1=f'"{choices}"', allow_blank=False, showErrorMessage=True,
                             errorTitle=headers[1], error=choices)
-    ws.add_data_validation(status)
-    status.add(f"B2:B{max(ws.max_row, 2) + 200}")
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
-    # printed for the ward round: landscape, the header row on every page
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.print_title_rows = "1:1"
-    for i, (_, _, _, width) in enumerate(_WORKBOOK_COLUMNS):
-        ws.column_dimensions[column_letter(i)].width = width
+    status.add(f"B2:B{max(len(rows) + 1, 2) + 200}")
+    ws.data_validations.append(status)
+    header_cells = []
+    for header in headers:
+        cell = WriteOnlyCell(ws, value=header)
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="305496")
+        header_cells.append(cell)
+    ws.append(header_cells)
+    # one cell per column, given each row's value in turn (a streamed row is written when appended): styled
+    # where the column is, else used only for text openpyxl would not keep as text
+    cells, styled = [], []
+    for key, _, _, _ in _WORKBOOK_COLUMNS:
+        cell = WriteOnlyCell(ws)
+        if key in _EDITABLE:  # the query rows only: the site answers the queries it was sent, it adds none
+            cell.protection = Protection(locked=False)
+        if key in ("question", "also", "response"):
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+        cells.append(cell)
+        styled.append(cell.has_style)
+    for row in sorted(rows, key=lambda r: (r["subjid"], r["form_label"], r["item"], r["query_id"])):
+        values: list[object] = []
+        for cell, is_styled, (key, _, _, _) in zip(cells, styled, _WORKBOOK_COLUMNS, strict=True):
+            text = workbook_text(row[key])
+            if is_styled:
+                cell.value = text
+                cell.data_type = TYPE_STRING  # source text stays text, never a formula
+                values.append(cell)
+            else:
+                values.append(streamed_text(text, cell))
+        ws.append(values)
     sheet_name, lines = _HOW_TO_ANSWER[language]
     help_sheet = wb.create_sheet(sheet_name)
-    for line in lines:
-        help_sheet.append([line.format(title=title)])
     help_sheet.column_dimensions["A"].width = 110
     help_sheet.protection.sheet = True
+    for line in lines:
+        help_sheet.append([line.format(title=title)])
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path

@@ -10,12 +10,12 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.cell.cell import TYPE_STRING
+from openpyxl.cell.cell import WriteOnlyCell
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from dli_etl.findings import rule_catalogue
-from dli_etl.text_safety import workbook_text
+from dli_etl.text_safety import streamed_text, workbook_text
 
 _XLSX_COLUMNS = ("finding_id", "severity", "rule_id", "category", "study", "site", "subjid", "form", "field",
                  "value", "expected", "message", "src_file", "src_locator")
@@ -36,24 +36,25 @@ def _cell(value: object) -> object:
     return workbook_text(value)
 
 
-def _sheet(wb: Workbook, title: str, columns: list[str], rows: list[list[object]], widths: list[int],
-           first: bool = False) -> None:
-    """One table per sheet: bold header, frozen, filterable; text cells written as text, never a formula."""
-    ws = wb.active if first else wb.create_sheet(title)
-    ws.title = title
-    ws.append(columns)
-    for cell in ws[1]:
-        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
-    for row in rows:
-        ws.append([_cell(v) for v in row])
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            if isinstance(cell.value, str):
-                cell.data_type = TYPE_STRING  # site text such as "=1+1" stays text
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
+def _sheet(wb: Workbook, title: str, columns: list[str], rows: list[list[object]], widths: list[int]) -> None:
+    """One table per sheet: bold header, frozen, filterable; text cells written as text, never a formula.
+    Streamed (``wb`` is write-only): a workbook of every finding at registry scale kept and styled a cell
+    object per value; settings come before rows, since a streamed sheet writes its columns first."""
+    ws = wb.create_sheet(title)
     for index, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(max(len(columns), 1))}{len(rows) + 1}"
+    header = []
+    for name in columns:
+        cell = WriteOnlyCell(ws, value=name)
+        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
+        header.append(cell)
+    ws.append(header)
+    texts = [WriteOnlyCell(ws) for _ in columns]  # for text openpyxl would not keep as text ("=1+1")
+    for row in rows:
+        ws.append([streamed_text(v, texts[k]) if isinstance(v, str) else v
+                   for k, v in enumerate(_cell(value) for value in row)])
 
 
 def findings_summary(findings: pd.DataFrame, accounting: pd.DataFrame) -> pd.DataFrame:
@@ -95,10 +96,9 @@ def write_findings_xlsx(findings: pd.DataFrame, path: Path, accounting: pd.DataF
     (the catalogue) and Findings (every finding). Every site text is written as text, never a formula."""
     accounting = accounting if accounting is not None else pd.DataFrame(columns=["study", "site", "form",
                                                                                   "src_file", *_COUNTS])
-    wb = Workbook()
+    wb = Workbook(write_only=True)
     summary = findings_summary(findings, accounting)
-    _sheet(wb, "Summary", list(summary.columns), summary.values.tolist(), [10] + [14] * (summary.shape[1] - 1),
-           first=True)
+    _sheet(wb, "Summary", list(summary.columns), summary.values.tolist(), [10] + [14] * (summary.shape[1] - 1))
     issues = issue_summary(findings)
     _sheet(wb, "Issue summary", list(issues.columns), issues.values.tolist(),
            [9, 28, 9, 14, 9, 9, 7, 7, 80, 8])

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pandas as pd
+from openpyxl.cell.cell import ERROR_CODES, TYPE_STRING, Cell
 
 # C0 controls except tab, newline and carriage return, plus DEL: what openpyxl (and Excel) refuse. Also
 # the invisible format characters that change how text reads without showing: zero-width spaces and joiners,
@@ -24,6 +25,17 @@ def workbook_text(value: object) -> str:
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
     return CONTROL_CHARACTERS.sub("", str(value))
+
+
+def streamed_text(text: str, cell: Cell) -> str | Cell:
+    """``text`` for a row of a streamed (write-only) sheet, stored as text: as itself when openpyxl
+    stores it as text anyway, else in ``cell`` marked as text (openpyxl reads a leading "=" as a formula
+    and "#N/A" as an error). ``cell`` is written when its row is appended, so it can serve the next row."""
+    if (len(text) > 1 and text.startswith("=")) or text in ERROR_CODES:
+        cell.value = text
+        cell.data_type = TYPE_STRING
+        return cell
+    return text
 
 
 def has_control_characters(text: pd.Series) -> pd.Series:

@@ -19,6 +19,8 @@ def _findings() -> pd.DataFrame:
                 "", "DLIPRO/edc/a.xml", "0", "CBC!F2", "r1"),
         Finding("TYPE-NOT-NUMBER", "DLIPRO", "S01", "01-002", "cbc", "hgb", "=HYPERLINK(\"http://x\")", "", "",
                 "DLIPRO/sites/S01/a.xlsx", "0", "CBC!F3", "r2"),
+        Finding("TYPE-NOT-NUMBER", "DLIPRO", "S01", "01-003", "cbc", "hgb", "#N/A", "", "",
+                "DLIPRO/sites/S01/a.xlsx", "0", "CBC!F4", "r3"),
     ])
 
 
@@ -27,6 +29,10 @@ def test_workbooks_take_control_characters_formulas_and_hostile_site_ids(tmp_pat
     xlsx = write_findings_xlsx(findings, tmp_path / "report" / "findings.xlsx")
     values = [c.value for row in openpyxl.load_workbook(xlsx)["Findings"].iter_rows(min_row=2) for c in row]
     assert "9.1" in values and not any("\x07" in str(v) or "\x00" in str(v) for v in values)
+    # a value that would be a formula or an Excel error is kept as the text it was
+    listed = [c for row in openpyxl.load_workbook(xlsx)["Findings"].iter_rows(min_row=2) for c in row
+              if str(c.value).startswith(("=HYPERLINK", "#N/A"))]
+    assert len(listed) == 2 and all(c.data_type == "s" for c in listed)
     empty = pd.DataFrame(columns=["query_id", "site_status", "response", "response_file"])
     queries, _ = update_queries(pd.DataFrame(), findings, empty, "r1")
     written = write_triage_workbooks(queries, tmp_path / "triage")
@@ -35,8 +41,9 @@ def test_workbooks_take_control_characters_formulas_and_hostile_site_ids(tmp_pat
         assert path.resolve().is_relative_to((tmp_path / "triage").resolve())  # never outside the output
         assert ".." not in path.parts
     cells = [c for path in written for row in openpyxl.load_workbook(path)["Queries"].iter_rows(min_row=2) for c in row]
-    formula = [c for c in cells if str(c.value).startswith("=HYPERLINK")]
-    assert formula and all(c.data_type == "s" for c in formula)  # written as text, never evaluated
+    formula = [c for c in cells if str(c.value).startswith("=HYPERLINK") or c.value == "#N/A"]
+    assert {c.value for c in formula} == {"#N/A", '=HYPERLINK("http://x")'}
+    assert all(c.data_type == "s" for c in formula)  # written as text, never evaluated
 
 
 def test_path_component_and_workbook_text():
