@@ -8,8 +8,8 @@ timed in one run, alternating, so the ratio is not at the mercy of a noisy machi
         && git show 2c96ea1:dli_etl/report.py > /tmp/before/report.py
     python bench/query_listing.py --landing big/landing --against /tmp/before --repeats 3
 
-Without ``--profiles`` the scaled sites have no profile, so their every row is a finding: thousands of
-queries, which is what this measures. Both versions must give the same query tables and history, and
+Without ``--profiles`` the scaled sites have no profile, so each of their EDC rows is a finding
+(ODM-SITE-UNKNOWN): thousands of queries, which is what this measures. Both versions must give the same query tables and history, and
 workbooks that read back the same; the bench stops if not.
 """
 
