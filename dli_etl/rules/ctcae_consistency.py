@@ -77,17 +77,18 @@ def ctcae_findings(ae: pd.DataFrame, cbc: pd.DataFrame | None, deaths: set[str],
     if ae.empty:
         return out
     terms = ctcae_terms()
-    for _, row in ae.iterrows():
-        term = str(row["aeterm"]) if pd.notna(row["aeterm"]) else ""
+    # the three columns read as lists; only an AE with a finding becomes a Series (one per AE was the cost)
+    for position, (term_value, grade, usubjid) in enumerate(zip(ae["aeterm"].tolist(), ae["aetoxgr"].tolist(),
+                                                                ae["usubjid"].tolist(), strict=True)):
+        term = str(term_value) if pd.notna(term_value) else ""
         known = terms.get(term.casefold())
         if term and known is None:
-            out.append(_finding("CTCAE-TERM-UNKNOWN", row, "aeterm", term, "", "", locate))
-        grade = row["aetoxgr"]
+            out.append(_finding("CTCAE-TERM-UNKNOWN", ae.iloc[position], "aeterm", term, "", "", locate))
         if known is not None and pd.notna(grade) and str(int(grade)) not in known["grades"]:
-            out.append(_finding("CTCAE-GRADE-NOT-DEFINED", row, "aetoxgr", str(int(grade)), known["grades"],
-                                known["term"], locate))
-        if pd.notna(grade) and int(grade) == 5 and row["usubjid"] not in deaths:
-            out.append(_finding("AE-GRADE5-WITHOUT-DEATH", row, "aetoxgr", "5", "", "", locate))
+            out.append(_finding("CTCAE-GRADE-NOT-DEFINED", ae.iloc[position], "aetoxgr", str(int(grade)),
+                                known["grades"], known["term"], locate))
+        if pd.notna(grade) and int(grade) == 5 and usubjid not in deaths:
+            out.append(_finding("AE-GRADE5-WITHOUT-DEATH", ae.iloc[position], "aetoxgr", "5", "", "", locate))
     if cbc is None or cbc.empty:
         return out
     lab_ae = ae[ae["aeterm"].isin(list(LAB_TERMS)) & ae["aetoxgr"].notna()]
