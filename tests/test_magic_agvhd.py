@@ -76,6 +76,26 @@ def test_a_childs_lower_gi_stage_is_checked_per_kg():
     assert (found.rule_id, found.field, found.value, found.expected) == ("MAGIC-STAGE-CONTRADICTION", "lower_gi_stage", "2", "1")
 
 
+@pytest.mark.parametrize(("blank", "measure"), [("lower_gi_stage", {"stool_ml_day": 1700.0}),
+                                                 ("skin_stage", {"skin_bsa": 60.0})])
+def test_a_blank_stage_beside_its_measure_is_not_a_contradiction(blank, measure):
+    """Typed as harmonize types them (nullable integers), a stage left blank beside a stool volume or a
+    BSA that gives stage 3 contradicts nothing: its REQ-MISSING finding says what is wrong. It once
+    raised and stopped the study."""
+    import pandas as pd
+
+    from dli_etl.rules.gvhd_consistency import magic_findings
+
+    row = {"study": "DLIPRO", "site": "S01", "subjid": "01-001", "src_file": "f", "src_sha256": "", "row_id": "r1",
+           "skin_bsa": None, "bilirubin_mg_dl": None, "upper_gi_symptoms": None, "stool_ml_day": None,
+           "weight_kg": 70.0, "skin_stage": 0, "liver_stage": 0, "upper_gi_stage": 0, "lower_gi_stage": 0,
+           "magic_overall_grade": 0, **measure, blank: None}
+    typed = pd.DataFrame([row]).astype({"skin_bsa": "Float64", "bilirubin_mg_dl": "Float64", "stool_ml_day": "Float64",
+                                        "skin_stage": "Int64", "liver_stage": "Int64", "upper_gi_stage": "Int64",
+                                        "lower_gi_stage": "Int64", "magic_overall_grade": "Int64"})
+    assert magic_findings(typed, lambda r, f: f) == []
+
+
 @pytest.mark.parametrize(("skin", "liver", "ugi", "lgi", "grade"), [
     (0, 0, 0, 0, 0), (1, 0, 0, 0, 1), (2, 0, 0, 0, 1),
     (3, 0, 0, 0, 2),  # skin 3 alone is grade II, not III: grade is not max(stage)
