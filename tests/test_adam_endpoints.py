@@ -119,6 +119,28 @@ def test_endpoints_by_hand(adam_a):
     assert tests["P_VALUE"].between(0, 1).all()
 
 
+def test_a_blank_arm_keeps_its_subject_and_leaves_the_between_arm_tests():
+    """A5's arm quarantined (blank ARMCD in DM): A5 stays in the ITT, in its own group; the Gray and
+    log-rank tests compare the two arms without it (N = the whole population, A5 not evaluable for the
+    test). One blank arm once stopped the whole release."""
+    from dli_etl.release_gates import endpoint_populations
+
+    study = _study_a()
+    dm = study["dm"].copy()
+    for column in ("ARMCD", "ARM", "ACTARMCD", "ACTARM"):
+        dm[column] = dm[column].astype(object).where(dm["USUBJID"] != "DLIPRO-S01-01-005", None)
+    adam = build_adam("DLIPRO", {**study, "dm": dm})
+    table = endpoint_table({"DLIPRO": adam})
+    a = table.set_index(["ENDPOINT", "ANALYSIS_GROUP", "MEASURE"])
+    assert a.loc[("Overall survival", "NOT ASSIGNED", "1-year survival"), "N"] == 1
+    assert a.loc[("Overall survival", "PREEMPT", "1-year survival"), "N"] == 2
+    tests = table[table["MEASURE"].isin(["Gray's test", "Log-rank test"])]
+    assert len(tests) > 0 and set(tests["ANALYSIS_GROUP"]) <= {"PREEMPT vs PROPH", "PROPH vs PREEMPT"}
+    assert (tests["N"] == 6).all() and (tests["N_EVALUABLE"] <= 5).all()
+    assert tests["P_VALUE"].between(0, 1).all()
+    assert endpoint_populations({"DLIPRO": adam}, table).passed
+
+
 def test_marrow_suppression_and_adae_flags(adam_a):
     adsl = adam_a["adsl"].set_index("USUBJID")
     a1, a4 = "DLIPRO-S01-01-001", "DLIPRO-S01-01-004"

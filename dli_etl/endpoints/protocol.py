@@ -44,6 +44,13 @@ def _groups(frame: pd.DataFrame, by: str) -> list[tuple[str, pd.DataFrame]]:
     return [(str(g), part) for g, part in frame.groupby(keys, sort=True)]
 
 
+def _compared(analysed: pd.DataFrame, by: str) -> pd.DataFrame:
+    """The analysed subjects a between-group test compares: those with a group. A subject whose arm was
+    quarantined is in the population (its own group in the estimates) but in no arm, so the test leaves
+    it out and counts it as not evaluable; with it, one blank arm stopped the whole release."""
+    return analysed[analysed[by].notna()] if by in analysed.columns else analysed
+
+
 def _population_rows(adtte: pd.DataFrame, paramcd: str, by: str, population: str) -> list[tuple[str, pd.DataFrame, pd.DataFrame]]:
     """(group, every subject of the population, the evaluable ones): N is always the population count, so
     a subject whose dates cannot be analysed is counted as not evaluable, never silently left out."""
@@ -63,7 +70,7 @@ def _survival_rows(study: str, adtte: pd.DataFrame, paramcd: str, label: str, da
     rows = [_row(study, g, label, f"{timepoint} survival", timepoint,
                  _counted(survival_at(p["AVAL"], p["EVSTAT"] == 1, day), everyone, p), KM, population)
             for g, everyone, p in groups]
-    data = _analysed(adtte, paramcd)
+    data = _compared(_analysed(adtte, paramcd), by)
     if test and data[by].nunique() > 1:
         result = logrank_test(data["AVAL"], (data["EVSTAT"] == 1).astype(int), data[by])
         everyone = pd.concat([e for _, e, _ in groups]) if groups else data
@@ -80,7 +87,7 @@ def _incidence_rows(study: str, adtte: pd.DataFrame, paramcd: str, label: str, d
     rows = [_row(study, g, label, f"{timepoint} cumulative incidence", timepoint,
                  _counted(incidence_at(p["AVAL"], p["EVSTAT"], day), everyone, p), AJ, ITT)
             for g, everyone, p in groups]
-    data = _analysed(adtte, paramcd)
+    data = _compared(_analysed(adtte, paramcd), by)
     if test and data[by].nunique() > 1 and (data["EVSTAT"] == 1).any():
         result = gray_test(data["AVAL"], data["EVSTAT"], data[by], cause=1)
         everyone = pd.concat([e for _, e, _ in groups]) if groups else data
