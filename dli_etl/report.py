@@ -38,8 +38,9 @@ def _cell(value: object) -> object:
 
 def _sheet(wb: Workbook, title: str, columns: list[str], rows: list[list[object]], widths: list[int]) -> None:
     """One table per sheet: bold header, frozen, filterable; text cells written as text, never a formula.
-    Streamed (``wb`` is write-only): a workbook of every finding at registry scale kept and styled a cell
-    object per value; settings come before rows, since a streamed sheet writes its columns first."""
+    Streamed (``wb`` is write-only): with every finding of a registry, keeping a cell object per value and
+    retyping each afterwards was most of the time. Settings come before rows: a streamed sheet writes its
+    columns and panes first."""
     ws = wb.create_sheet(title)
     for index, width in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(index)].width = width
