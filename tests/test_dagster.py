@@ -65,7 +65,8 @@ def test_code_location_loads_partitions_jobs_sensors_schedule(monkeypatch, tmp_p
     checks = {(spec.asset_key.to_user_string(), spec.name): spec.blocking
               for asset in ALL_ASSETS for spec in asset.check_specs}
     assert checks[("DLIPRO/harmonized", "row_accounting_balanced")] and checks[("DLIPLX/adam", "adam_schemas_pass")]
-    assert checks[("DLIPRO/sdtm", "gx_suites_pass")] and not checks[("DLIPLX/source_files", "files_readable")]
+    assert not checks[("DLIPRO/sdtm", "gx_suites_pass")] and not checks[("DLIPLX/source_files", "files_readable")]
+    assert checks[("DLIPRO/sdtm", "sdtm_keeps_every_record")]
     for job in ("ingest_sites_DLIPRO", "ingest_sites_DLIPLX", "study_rollup_DLIPRO", "study_rollup_DLIPLX", "publish"):
         assert defs.resolve_job_def(job) is not None
     assert {defs.resolve_sensor_def(n).name for n in ("landing_files", "study_rollups")} == {"landing_files", "study_rollups"}
@@ -214,6 +215,38 @@ def test_answered_query_workbooks_re_harmonize_their_study(deployed, tmp_path):
         assert quiet.run_requests == []
     assert [(r.job_name, r.partition_key) for r in tick.run_requests] == [("study_rollup_DLIPLX", None)]
     assert tick.run_requests[0].tags["dli_etl/trigger"] == "query_responses"
+
+
+def test_a_failed_gx_suite_warns_and_the_study_still_reaches_the_release(deployed, tmp_path, monkeypatch):
+    """An adverse event whose term the site left blank (REQ-MISSING, the value null in SDTM) fails AE's
+    not-null expectation: the check warns, ADaM is built and the release is requested, as a plain run
+    publishes it. Held for a site's blank cell, a study would wait on the site."""
+    from dli_etl import pipeline
+
+    out = tmp_path / "out"
+    shutil.copytree(deployed["out"], out, symlinks=True)
+    paths = DliEtlPaths(landing_dir=str(deployed["landing"]), output_dir=str(out), expectations=True, data_docs=False)
+    real = pipeline.harmonize
+
+    def blank_ae_term(*args, **kwargs):
+        result = real(*args, **kwargs)
+        ae = result.curated["adverse_event"]
+        result.curated["adverse_event"] = ae.assign(aeterm=ae["aeterm"].mask(ae.index == ae.index[0]))
+        return result
+
+    monkeypatch.setattr(pipeline, "harmonize", blank_ae_term)
+    defs = build_definitions(paths)
+    with DagsterInstance.local_temp(tempdir=str(out / ".dagster_home")) as instance:
+        before = evaluate_automation_conditions(defs=defs, instance=instance).cursor  # automation's last look
+        rollup = defs.resolve_job_def("study_rollup_DLIPLX").execute_in_process(instance=instance, raise_on_error=False)
+        assert rollup.success
+        gx = [e for e in rollup.get_asset_check_evaluations() if e.check_name == "gx_suites_pass"]
+        assert len(gx) == 1 and not gx[0].passed and gx[0].severity == AssetCheckSeverity.WARN
+        assert "AE" in gx[0].metadata["failed"].value
+        assert {e.asset_key.to_user_string() for e in rollup.get_asset_materialization_events()} == {
+            "DLIPLX/harmonized", "DLIPLX/sdtm", "DLIPLX/adam"}
+        automation = evaluate_automation_conditions(defs=defs, instance=instance, cursor=before)
+        assert automation.get_num_requested(AssetKey("published")) == 1
 
 
 def test_daily_schedule_requests_every_known_site(deployed):
