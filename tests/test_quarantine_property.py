@@ -131,9 +131,11 @@ def test_accounting_balances_in_the_published_release_and_warehouse(seed, rate, 
 def test_blank_cells_anywhere_never_stop_the_study_or_lose_a_subject(generated_defects):
     """One text cell in ten left blank, in every form of both studies (the ids kept): harmonize, SDTM,
     ADaM and the endpoints run through, every subject stays in DM and the ITT, and every value is still
-    accounted for. A blank MAGIC stage and a blank arm each once stopped a whole run."""
+    accounted for, and the ADaM contracts hold. A blank MAGIC stage and a blank arm each once stopped a
+    whole run; a blank MRD method and a blank response each once broke a contract and held the release."""
     import numpy as np
 
+    from dli_etl.adam.build import adam_findings
     from dli_etl.pipeline import analyse_adams
 
     rng = np.random.default_rng(20261202)
@@ -155,7 +157,9 @@ def test_blank_cells_anywhere_never_stop_the_study_or_lose_a_subject(generated_d
         assert acc["values_unaccounted"].sum() == 0
         assert (acc["values_read"] == acc["values_curated"] + acc["values_nulled"] + acc["values_held_back"]).all()
         assert len(sdtm.domains["dm"]) == PLANNED[study]
+        assert all(g.passed for g in sdtm.gates)  # every curated record, relapse and death reaches SDTM
         assert (adams[study]["adsl"]["ITTFL"] == "Y").sum() == PLANNED[study]
+        assert adam_findings(study, adams[study]).empty  # blank answers never break an analysis contract
     assert blanked > 1000
     analysis = analyse_adams(adams)
     assert set(analysis.endpoints["STUDYID"]) >= set(STUDIES)

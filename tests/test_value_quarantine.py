@@ -16,7 +16,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from dli_etl.adam.build import build_adam
+from dli_etl.adam.build import adam_findings, build_adam
 from dli_etl.endpoints.protocol import endpoint_table
 from dli_etl.ingest.raw_form import IngestResult, RawForm
 from dli_etl.pipeline import harmonize, map_sdtm
@@ -232,6 +232,85 @@ def test_gates_fail_when_a_record_is_lost(chain):
     wrong_n = chain["endpoints"].assign(N=chain["endpoints"]["N"] - 1)
     gate = endpoint_populations({STUDY: chain["adam"]}, wrong_n)
     assert not gate.passed and set(gate.findings["rule_id"]) == {"GATE-ENDPOINT-N"}
+
+
+def _blank_answers_transfer() -> IngestResult:
+    """The same transfer with answers a site leaves blank beside what they answer: 01-004's relapse and
+    death answers blank beside their dates (and a cause of death); an MRD result of 01-004 without its
+    method; a response assessment of 01-003 without its response, nearer day 90 than a later CR."""
+    forms = {raw.form: raw for raw in _transfer().forms}
+    followup = forms["followup"].frame.drop(columns=["study", "site", "src_file", "src_sha256", "src_format",
+                                                     "src_row", "src_locator", "row_id"]).to_dict("records")
+    followup[3].update(relapse="", relapse_date="2026-05-04", death="", death_date="2026-06-30",
+                       death_cause="Relapse")
+    mrd = [{"subjid": "01-004", "lbdtc": "2026-01-05", "mrd_method": "", "mrd_marker": "",
+            "specimen": "BONE MARROW", "mrd_result": "0.05", "mrd_lod": "0.01"},
+           {"subjid": "01-004", "lbdtc": "2026-02-05", "mrd_method": "FLOW CYTOMETRY", "mrd_marker": "LAIP",
+            "specimen": "BONE MARROW", "mrd_result": "0.2", "mrd_lod": "0.01"}]
+    # randomized 2025-11-01: day 88 is nearer the 3-month target (day 90) than day 96
+    response = [{"subjid": "01-003", "rsdt": "2026-01-28", "response": "", "bm_blasts": ""},
+                {"subjid": "01-003", "rsdt": "2026-02-05", "response": "CR", "bm_blasts": "2"}]
+    forms.update(followup=_raw("followup", followup), mrd=_raw("mrd", mrd), response=_raw("response", response))
+    return IngestResult(STUDY, forms=list(forms.values()))
+
+
+@pytest.fixture(scope="module")
+def blank_answers():
+    harmonized = harmonize(_blank_answers_transfer())
+    sdtm = map_sdtm(harmonized)
+    adam = build_adam(STUDY, sdtm.domains)
+    return {"h": harmonized, "sdtm": sdtm.domains, "gates": sdtm.gates, "adam": adam}
+
+
+def test_blank_event_answers_beside_their_dates_keep_the_relapse_and_the_death(blank_answers):
+    f = blank_answers["h"].findings
+    asked = f[(f["rule_id"] == "EVENT-ANSWER-BLANK") & (f["subjid"] == "01-004")]
+    assert sorted(asked[["field", "value"]].values.tolist()) == [["death", "2026-06-30"], ["relapse", "2026-05-04"]]
+    rs = _one(blank_answers["sdtm"]["rs"], "01-004")
+    # DLIPRO enrols subjects in remission: every relapse is one from CR
+    assert rs[["RSSTRESC", "RSDTC"]].values.tolist() == [["RELAPSED DISEASE FROM CR", "2026-05-04"]]
+    assert _one(blank_answers["sdtm"]["ds"], "01-004", DSDECOD="DEATH")["DSSTDTC"].tolist() == ["2026-06-30"]
+    assert _one(blank_answers["sdtm"]["dd"], "01-004")["DDORRES"].tolist() == ["Relapse"]
+    assert _one(blank_answers["sdtm"]["dm"], "01-004")["DTHFL"].tolist() == ["Y"]
+    tte = blank_answers["adam"]["adtte"]
+    assert _one(tte, "01-004", PARAMCD="RELAPSE")["EVSTAT"].tolist() == [1]
+    assert _one(tte, "01-004", PARAMCD="OS")["CNSR"].tolist() == [0]
+    assert all(g.passed for g in blank_answers["gates"])  # the reconciliation counts the same events
+
+
+def test_an_event_answered_no_beside_a_date_is_a_query_and_not_counted():
+    from dli_etl.rules.event_answers import event_answer_findings, event_recorded
+
+    followup = pd.DataFrame({"study": STUDY, "site": SITE, "subjid": ["01-001", "01-002", "01-003"],
+                             "relapse": ["N", "Y", pd.NA], "relapse_date": ["2026-01-02", "2026-01-03", pd.NA],
+                             "death": ["N", "N", pd.NA], "death_date": [pd.NA, pd.NA, pd.NA],
+                             "src_file": "f", "src_sha256": "0", "row_id": ["r1", "r2", "r3"]}).astype("string")
+    assert event_recorded(followup["relapse"], followup["relapse_date"]).tolist() == [False, True, False]
+    found = event_answer_findings(followup, lambda row, field: field)
+    assert [(x.rule_id, x.subjid, x.field, x.value) for x in found] == [
+        ("EVENT-ANSWER-CONTRADICTS-DATE", "01-001", "relapse", "2026-01-02")]
+
+
+def test_an_mrd_result_without_its_method_keeps_its_record_and_waits_for_the_site(blank_answers):
+    f = blank_answers["h"].findings
+    assert f[(f["rule_id"] == "REQ-MISSING") & (f["subjid"] == "01-004")]["field"].tolist() == ["mrd_method"]
+    lb = _one(blank_answers["sdtm"]["lb"], "01-004").sort_values("LBDTC")
+    assert lb["LBTESTCD"].tolist() == ["MRD", "MRDFLOW"]
+    assert lb["LBMETHOD"].isna().tolist() == [True, False] and lb["LBSTRESN"].tolist() == [0.05, 0.2]
+    adlb = _one(blank_answers["adam"]["adlb"], "01-004")
+    assert sorted(adlb["PARAMCD"]) == ["MRD", "MRDFLOW"]
+    # the flow result is positive by its method's threshold; the one without a method is not judged
+    mrd = blank_answers["h"].curated["mrd"].sort_values("lbdtc")
+    assert mrd["mrd_positive"].tolist()[1] == "POSITIVE" and pd.isna(mrd["mrd_positive"].tolist()[0])
+
+
+def test_a_blank_response_is_kept_but_never_stands_in_for_an_assessment(blank_answers):
+    adrs = _one(blank_answers["adam"]["adrs"], "01-003")
+    assessed = adrs[adrs["PARAMCD"] == "OVRLRESP"].sort_values("ADT")
+    assert assessed[["AVALC", "ANL01FL"]].values.tolist()[:2] == [["NE", ""], ["CR", "Y"]]
+    assert adrs.loc[adrs["PARAMCD"] == "RESP3M", "AVALC"].tolist() == ["CR"]
+    assert adrs.loc[adrs["PARAMCD"] == "ORR3M", "AVALC"].tolist() == ["Y"]
+    assert adam_findings(STUDY, blank_answers["adam"]).empty
 
 
 def test_impossible_raw_measures_are_nulled_before_staging():

@@ -20,7 +20,8 @@ def _response_code(value: pd.Series) -> pd.Series:
 
 def build_adrs(adsl: pd.DataFrame, sdtm: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """A subject with no assessment in the 3-month window gets RESP3M = ``NE`` and counts as a
-    non-responder in ORR3M (intention to treat)."""
+    non-responder in ORR3M (intention to treat). An assessment with a blank response is kept as an
+    OVRLRESP record with AVALC ``NE`` and no ANL01FL, so it never chooses RESP3M or BESTRSP."""
     spec = load_spec("endpoints")
     order = spec["response_order"]
     low, high = spec["response_3m"]["window"]
@@ -35,7 +36,11 @@ def build_adrs(adsl: pd.DataFrame, sdtm: dict[str, pd.DataFrame]) -> pd.DataFram
     origin = pd.to_datetime(records["USUBJID"].map(keys["ORIGDT"].to_dict()))
     records["ADY"] = (records["ADT"] - origin).dt.days.astype("Float64")
     records["PARAMCD"] = "OVRLRESP"
-    records["ANL01FL"] = np.where(records["ADY"].notna() & (records["ADY"] >= 0).fillna(False), "Y", "")
+    # an assessment whose response the site left blank (a REQ-MISSING query) stays as NE for the trace but
+    # is not analysed: a data gap must not stand in for a real assessment nearer the 3-month target
+    recorded = records["AVALC"].notna()
+    records["AVALC"] = records["AVALC"].fillna("NE")
+    records["ANL01FL"] = np.where(recorded & records["ADY"].notna() & (records["ADY"] >= 0).fillna(False), "Y", "")
     usable = records[records["ANL01FL"] == "Y"]
     window = usable[usable["ADY"].between(low, high)].assign(distance=lambda f: (f["ADY"] - target).abs())
     nearest = window.sort_values(["USUBJID", "distance", "ADT"]).drop_duplicates("USUBJID").set_index("USUBJID")

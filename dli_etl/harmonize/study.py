@@ -43,6 +43,7 @@ from dli_etl.rules.eligibility import (
     eligibility_findings,
     missing_criterion_findings,
 )
+from dli_etl.rules.event_answers import event_answer_findings, event_recorded
 from dli_etl.rules.gvhd_consistency import magic_findings, nih_findings
 from dli_etl.rules.identity import (
     duplicate_subject_findings,
@@ -243,7 +244,7 @@ def _clinical_findings(study: str, params: dict, frames: dict[str, pd.DataFrame]
     followup = frames.get("followup", empty)
     deaths = pd.DataFrame(columns=["usubjid", "death_date"])
     if not followup.empty:
-        died = followup[(followup["death"] == "Y") & followup["death_date"].notna()]
+        died = followup[event_recorded(followup["death"], followup["death_date"]) & followup["death_date"].notna()]
         deaths = died.drop_duplicates("usubjid")[["usubjid", "death_date"]]
     for form, date_field in _DATED_FORMS.items():
         if form in frames:
@@ -255,6 +256,7 @@ def _clinical_findings(study: str, params: dict, frames: dict[str, pd.DataFrame]
         out += recovered_after_death_findings(ae, deaths, locate_for("adverse_event"))
         out += seriousness_findings(ae, locate_for("adverse_event"))
     if not followup.empty:
+        out += event_answer_findings(followup, locate_for("followup"))
         out += death_without_fatal_ae_findings(followup, ae, load_spec("studies")["disease_death_causes"],
                                                locate_for("followup"))
     for form, (start, end) in _START_END.items():

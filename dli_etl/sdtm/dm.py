@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dli_etl.rules.event_answers import event_recorded
 from dli_etl.sdtm.algorithms import conform
 from dli_etl.specs import load_spec
 
@@ -60,7 +61,7 @@ def build_dm(study: str, curated: dict[str, pd.DataFrame]) -> pd.DataFrame:
         "ARMCD": dm["armcd"], "ARM": dm["armcd"].map(arms), "COUNTRY": "CHN", "AGEU": "YEARS",
         "RFXSTDTC": dm["RFXSTDTC"], "RFXENDTC": dm["RFXENDTC"],
     })
-    died = (dm["death"].eq("Y") | (dm["death"].isna() & dm["death_date"].notna())).fillna(False).astype(bool)
+    died = event_recorded(dm["death"], dm["death_date"])
     out["DTHDTC"] = dm["death_date"].where(died)
     out["DTHFL"] = pd.Series("Y", index=out.index).where(died)
     out["RFPENDTC"] = dm["death_date"].where(died & dm["death_date"].notna(), dm["last_contact"])

@@ -26,6 +26,9 @@ MRD_TESTS = {  # sponsor-extended LBTESTCD (no CDISC code for MRD by flow or WT1
     "QRT-PCR": ("WT1ABL1", "WT1/ABL1 Transcript Ratio",
                 "QUANTITATIVE REVERSE TRANSCRIPTASE POLYMERASE CHAIN REACTION"),
 }
+# a result whose method the site left blank (a REQ-MISSING query) keeps its record: the thresholds are per
+# method (clinical.md 4.2), so its positivity cannot be judged until the site answers
+MRD_METHOD_NOT_RECORDED = ("MRD", "Measurable Residual Disease, Method Not Recorded", pd.NA)
 _TERM_FOR_TEST = {v: k for k, v in LAB_TERMS.items()}
 
 
@@ -113,9 +116,9 @@ def build_lb(study: str, curated: dict[str, pd.DataFrame], dm: pd.DataFrame) -> 
     if mrd is not None and not mrd.empty:
         rows = with_reference_start(mrd, dm)
         method = rows["mrd_method"].astype(object)
-        code = method.map(lambda m: MRD_TESTS.get(m, (pd.NA,) * 3)[0])
-        name = method.map(lambda m: MRD_TESTS.get(m, (pd.NA,) * 3)[1])
-        lbmethod = method.map(lambda m: MRD_TESTS.get(m, (pd.NA,) * 3)[2])
+        code = method.map(lambda m: MRD_TESTS.get(m, MRD_METHOD_NOT_RECORDED)[0])
+        name = method.map(lambda m: MRD_TESTS.get(m, MRD_METHOD_NOT_RECORDED)[1])
+        lbmethod = method.map(lambda m: MRD_TESTS.get(m, MRD_METHOD_NOT_RECORDED)[2])
         stresc = (rows["mrd_result_censor"].fillna("") + rows["mrd_result_pct"].astype("string")).where(
             rows["mrd_result_pct"].notna(), rows["mrd_result_qual"])
         frames.append(rows.assign(

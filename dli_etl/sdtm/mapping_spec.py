@@ -4,7 +4,8 @@ holds the small vocabulary of algorithms.
 
 Spec columns: ``study`` (``*`` = both), ``domain``, ``record`` (one SDTM record per source row and record
 group, so one form can give several records, e.g. one per GVHD organ), ``source_form``, ``where`` (a
-pandas query selecting source rows; it sees the subject's RFSTDTC and ``@days_between(start, end)``),
+pandas query selecting source rows; it sees the subject's RFSTDTC, ``@days_between(start, end)`` and
+``@event_recorded(answer, date)``: Y, or a blank answer beside a date),
 ``variable`` (``SUPP:QNAM:QLABEL`` for a supplemental qualifier),
 ``algorithm``, ``source``, ``value``.
 
@@ -22,6 +23,7 @@ from importlib import resources
 import pandas as pd
 
 from dli_etl.findings import Finding
+from dli_etl.rules.event_answers import event_recorded
 from dli_etl.sdtm.algorithms import (
     conform,
     domain_variables,
@@ -111,7 +113,8 @@ def map_domain(study: str, domain: str, curated: dict[str, pd.DataFrame], dm: pd
         where = group["where"].iloc[0]
         source = with_reference_start(form, dm)
         if where:
-            source = source.query(where, engine="python", local_dict={"days_between": days_between})
+            source = source.query(where, engine="python", local_dict={"days_between": days_between,
+                                                                   "event_recorded": event_recorded})
         if domain in ("MH", "PR", "DS", "DD"):
             source = source.drop_duplicates("usubjid")  # one-per-subject forms: duplicates were held back
         if source.empty:
