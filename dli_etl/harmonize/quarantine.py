@@ -20,7 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from dli_etl.membership import is_in
 
@@ -85,21 +88,33 @@ def nulled_values(form: str, curated: pd.DataFrame, verbatim: pd.DataFrame, find
                          & is_in(findings["row_id"], curated["row_id"])]
     if on_fields.empty:
         return pd.DataFrame(columns=list(QUARANTINED_VALUE_COLUMNS), dtype="string")
-    per_value = on_fields.groupby(["row_id", "field"], sort=True).agg(
-        rule_ids=("rule_id", lambda s: ";".join(sorted(set(s)))),
-        finding_ids=("finding_id", lambda s: ";".join(sorted(set(s)))),
-        src_locator=("src_locator", "first")).reset_index()
-    by_row = curated.set_index("row_id")
-    position = pd.Series(curated.index, index=curated["row_id"].to_numpy())
-    rows = by_row.loc[per_value["row_id"]]
-    current = [by_row.at[r, f] for r, f in zip(per_value["row_id"], per_value["field"], strict=True)]
-    text = [verbatim.at[position[r], f] for r, f in zip(per_value["row_id"], per_value["field"], strict=True)]
+    # per (row, field): its rules and findings, and the first locator given. Plain Python over the
+    # findings' columns: a groupby with a Python aggregate per group cost more than the rest of the form
+    per_value: dict[tuple[str, str], tuple[set, set, list]] = {}
+    for row_id, field_name, rule_id, finding_id, locator in zip(
+            *(on_fields[c].tolist() for c in ("row_id", "field", "rule_id", "finding_id", "src_locator")), strict=True):
+        entry = per_value.setdefault((row_id, field_name), (set(), set(), [pd.NA]))
+        entry[0].add(rule_id)
+        entry[1].add(finding_id)
+        if pd.isna(entry[2][0]) and not pd.isna(locator):
+            entry[2][0] = locator
+    keys = sorted(per_value)
+    position = dict(zip(curated["row_id"].tolist(), range(len(curated)), strict=True))
+    at = [position[row_id] for row_id, _ in keys]
+    labels = verbatim.index.get_indexer(curated.index[at])
+    current, text = [], []
+    for (_, field_name), row, label in zip(keys, at, labels, strict=True):
+        current.append(curated[field_name].array[row])
+        text.append(verbatim[field_name].array[label])
+    columns = {c: curated[c].to_numpy(dtype=object)[at] for c in ("study", "site", "subjid", "usubjid", "src_file")}
     out = pd.DataFrame({
-        "study": rows["study"].to_numpy(), "site": rows["site"].to_numpy(), "subjid": rows["subjid"].to_numpy(),
-        "usubjid": rows["usubjid"].to_numpy(), "form": form, "field": per_value["field"].to_numpy(),
-        "verbatim": text, "rule_ids": per_value["rule_ids"].to_numpy(), "finding_ids": per_value["finding_ids"].to_numpy(),
-        "src_file": rows["src_file"].to_numpy(), "src_locator": per_value["src_locator"].to_numpy(),
-        "row_id": per_value["row_id"].to_numpy()}).astype("string")
+        "study": columns["study"], "site": columns["site"], "subjid": columns["subjid"],
+        "usubjid": columns["usubjid"], "form": form, "field": [f for _, f in keys],
+        "verbatim": pd.array(text, dtype=object),
+        "rule_ids": [";".join(sorted(per_value[k][0])) for k in keys],
+        "finding_ids": [";".join(sorted(per_value[k][1])) for k in keys],
+        "src_file": columns["src_file"], "src_locator": [per_value[k][2][0] for k in keys],
+        "row_id": [r for r, _ in keys]}).astype("string")
     # a finding on an empty value (REQ-MISSING) nulls nothing that was read; a value still there was not nulled
     keep = pd.Series([pd.isna(v) for v in current], index=out.index) & (out["verbatim"].str.strip().fillna("") != "")
     return out[keep].reset_index(drop=True)
@@ -116,30 +131,51 @@ def value_accounting(study: str, form: str, frame: pd.DataFrame, verbatim: pd.Da
     if frame.empty:
         return pd.DataFrame(columns=list(ACCOUNTING_COLUMNS))
     fields = [c for c in verbatim.columns if c in frame.columns]
-    present = verbatim[fields].notna() & (verbatim[fields].astype("string").apply(lambda c: c.str.strip()) != "")
-    present = present.fillna(False).astype(bool)
+    read = _read_values(verbatim[fields])
     held = is_in(frame["row_id"], result.held_back["row_id"])
     curated = result.curated.set_index("row_id").reindex(frame["row_id"])
     curated.index = frame.index
     # a censored lab result ("<0.1") is curated as text beside a null number
-    typed = pd.DataFrame({f: curated[f].notna() | (curated[f + "_censored"].notna() if f + "_censored" in curated.columns
-                                                    else False) for f in fields}, index=frame.index)
-    filled = typed.to_numpy() & ~held.to_numpy()[:, None]
-    keys = (findings["row_id"].fillna("") + "|" + findings["field"].fillna("")).unique() if not findings.empty else []
-    row_ids = frame["row_id"].astype("string").fillna("")
-    named = pd.DataFrame({f: is_in(row_ids + "|" + f, keys).to_numpy() for f in fields}, index=frame.index)
+    censored = [f for f in fields if f + "_censored" in curated.columns]
+    typed = curated[fields].notna().to_numpy()
+    if censored:
+        typed[:, [fields.index(f) for f in censored]] |= curated[[f + "_censored" for f in censored]].notna().to_numpy()
+    filled = typed & ~held.to_numpy()[:, None]
+    named = _named_values(frame["row_id"], fields, findings)
     kept = ~held.to_numpy()[:, None]
-    read = present.to_numpy()
     counts = pd.DataFrame({
         "site": frame["site"].to_numpy(), "src_file": frame["src_file"].to_numpy(),
         "rows_in": 1, "rows_curated": (~held).astype(int).to_numpy(), "rows_held_back": held.astype(int).to_numpy(),
         "values_read": read.sum(axis=1),
         "values_curated": (read & filled).sum(axis=1),
-        "values_nulled": (read & kept & ~filled & named.to_numpy()).sum(axis=1),
+        "values_nulled": (read & kept & ~filled & named).sum(axis=1),
         "values_held_back": (read & ~kept).sum(axis=1),
-        "values_unaccounted": (read & kept & ~filled & ~named.to_numpy()).sum(axis=1),
+        "values_unaccounted": (read & kept & ~filled & ~named).sum(axis=1),
     })
     out = counts.groupby(["site", "src_file"], dropna=False, sort=True).sum().reset_index()
     out.insert(0, "study", study)
     out.insert(2, "form", form)
     return out[list(ACCOUNTING_COLUMNS)].astype({c: "int64" for c in ACCOUNTING_COLUMNS[4:]})
+
+
+def _read_values(verbatim: pd.DataFrame) -> np.ndarray:
+    """Per row and field: was source text there (not null, not blank)? One trim over every field's
+    values at once: per-column string operations were most of accounting's cost on a small form."""
+    if verbatim.empty or not len(verbatim.columns):
+        return np.zeros(verbatim.shape, dtype=bool)
+    text = pa.chunked_array([pa.array(verbatim[c].astype("string").array, type=pa.large_string())
+                             for c in verbatim.columns]).combine_chunks()
+    filled = pc.fill_null(pc.not_equal(pc.utf8_trim_whitespace(text), ""), False)
+    return filled.to_numpy(zero_copy_only=False).reshape(len(verbatim.columns), len(verbatim)).T.copy()
+
+
+def _named_values(row_ids: pd.Series, fields: list[str], findings: pd.DataFrame) -> np.ndarray:
+    """Per row and field: does a finding name this field of this row? Only fields some finding names are
+    looked up (building a "row|field" key for every value of every field cost more than the lookup)."""
+    named = np.zeros((len(row_ids), len(fields)), dtype=bool)
+    if findings.empty:
+        return named
+    on = findings[findings["field"].isin(fields) & findings["row_id"].notna()]
+    for field_name, group in on.groupby("field", sort=False):
+        named[:, fields.index(str(field_name))] = is_in(row_ids, group["row_id"].unique()).to_numpy()
+    return named
