@@ -236,13 +236,15 @@ def test_gates_fail_when_a_record_is_lost(chain):
 
 def _blank_answers_transfer() -> IngestResult:
     """The same transfer with answers a site leaves blank beside what they answer: 01-004's relapse and
-    death answers blank beside their dates (and a cause of death); an MRD result of 01-004 without its
+    death answers blank beside their dates (and a cause of death); 01-001's relapse answered Yes without
+    its date, then a death on 2026-02-01; an MRD result of 01-004 without its
     method; a response assessment of 01-003 without its response, nearer day 90 than a later CR."""
     forms = {raw.form: raw for raw in _transfer().forms}
     followup = forms["followup"].frame.drop(columns=["study", "site", "src_file", "src_sha256", "src_format",
                                                      "src_row", "src_locator", "row_id"]).to_dict("records")
     followup[3].update(relapse="", relapse_date="2026-05-04", death="", death_date="2026-06-30",
                        death_cause="Relapse")
+    followup[0].update(relapse="Y", relapse_date="", death="Y", death_date="2026-02-01", death_cause="Relapse")
     mrd = [{"subjid": "01-004", "lbdtc": "2026-01-05", "mrd_method": "", "mrd_marker": "",
             "specimen": "BONE MARROW", "mrd_result": "0.05", "mrd_lod": "0.01"},
            {"subjid": "01-004", "lbdtc": "2026-02-05", "mrd_method": "FLOW CYTOMETRY", "mrd_marker": "LAIP",
@@ -289,6 +291,19 @@ def test_an_event_answered_no_beside_a_date_is_a_query_and_not_counted():
     found = event_answer_findings(followup, lambda row, field: field)
     assert [(x.rule_id, x.subjid, x.field, x.value) for x in found] == [
         ("EVENT-ANSWER-CONTRADICTS-DATE", "01-001", "relapse", "2026-01-02")]
+
+
+def test_a_relapse_without_its_date_is_never_a_death_without_relapse(blank_answers):
+    f = blank_answers["h"].findings
+    asked = f[(f["rule_id"] == "EVENT-DATE-MISSING") & (f["subjid"] == "01-001")]
+    assert asked["field"].tolist() == ["relapse"]
+    tte = _one(blank_answers["adam"]["adtte"], "01-001")
+    decided = tte[tte["PARAMCD"].isin(["RELAPSE", "NRM", "LFS", "GRFS"])]
+    assert sorted(decided["PARAMCD"]) == ["GRFS", "LFS", "NRM", "RELAPSE"]
+    assert set(decided["ANL01FL"]) == {"N"} and set(decided["ANLREAS"]) == {"RELAPSE DATE UNKNOWN"}
+    os_ = tte[tte["PARAMCD"] == "OS"]
+    assert os_[["ANL01FL", "CNSR"]].values.tolist() == [["Y", 0]]
+    assert os_["ADT"].tolist() == [pd.Timestamp("2026-02-01")]
 
 
 def test_an_mrd_result_without_its_method_keeps_its_record_and_waits_for_the_site(blank_answers):

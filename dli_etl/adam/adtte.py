@@ -33,6 +33,8 @@ def _first_after(dates: pd.DataFrame, origin: pd.Series) -> pd.Series:
 
 # standardized responses (RSSTRESC, CDISC ONCRSR): what counts as a relapse and as complete remission
 RELAPSE_RESPONSES = ("RELAPSED DISEASE FROM CR", "RELAPSED DISEASE")
+# the parameters a relapse decides (as the event, a component or the competing risk)
+RELAPSE_PARAMETERS = ("RELAPSE", "NRM", "LFS", "DFS", "GRFS")
 CR_RESPONSES = ("CR",)
 
 
@@ -103,6 +105,9 @@ def subject_events(adsl: pd.DataFrame, sdtm: dict[str, pd.DataFrame]) -> pd.Data
     events = adsl[["STUDYID", "USUBJID", "SITEID", "ARMCD", "ARM", "ORIGDT", "HSCTDT", "LSTALVDT", "DTHDT", "DTHDTF"]].copy()
     relapses = _rs_dates(rs, RELAPSE_RESPONSES)
     events["RELAPSEDT"] = _per_subject(adsl, _first_after(relapses, origin))
+    # a relapse recorded without a usable date (and no dated one): it happened, but not when
+    undated = set(relapses.loc[relapses["ADT"].isna(), "USUBJID"])
+    events["RELAPSEUNDT"] = events["USUBJID"].isin(undated).to_numpy() & events["RELAPSEDT"].isna().to_numpy()
     events["CRDT"] = _per_subject(adsl, _first_after(_rs_dates(rs, CR_RESPONSES), origin))
     # DFS counts the first relapse after the complete remission it starts from, not one before it
     events["CRRELDT"] = _per_subject(adsl, _first_after(relapses, events.set_index("USUBJID")["CRDT"]))
@@ -181,9 +186,13 @@ def build_adtte(study: str, adsl: pd.DataFrame, sdtm: dict[str, pd.DataFrame]) -
                                       [labels["event"], labels.get("competing", "")], default="")
         frame["CNSDTDSC"] = np.where(part["EVSTAT"] == 0, labels["censor"], "")
         frame["ORIGIN"] = "COMPLETE REMISSION" if paramcd == "DFS" else ORIGIN_LABEL[study]
-        reason = np.select([part["STARTDT"].isna(), part["ADT"].isna(), frame["AVAL"].fillna(-1).to_numpy() < 0],
+        # an undated relapse cannot be ordered against death or GVHD: counted neither as a relapse nor
+        # as its absence (a death after it would otherwise be a death without relapse)
+        undated_relapse = events["RELAPSEUNDT"].to_numpy() & (paramcd in RELAPSE_PARAMETERS)
+        reason = np.select([part["STARTDT"].isna(), part["ADT"].isna(), frame["AVAL"].fillna(-1).to_numpy() < 0,
+                            undated_relapse],
                            ["NO TIME ORIGIN" if paramcd != "DFS" else "NO COMPLETE REMISSION", "NO END DATE",
-                            "END DATE BEFORE TIME ORIGIN"], default="")
+                            "END DATE BEFORE TIME ORIGIN", "RELAPSE DATE UNKNOWN"], default="")
         frame["ANL01FL"] = np.where(reason == "", "Y", "N")
         frame["ANLREAS"] = reason
         rows.append(frame)

@@ -22,9 +22,18 @@ def event_recorded(answer: pd.Series, date: pd.Series) -> pd.Series:
     return (answer.eq("Y") | (blank & date.notna())).fillna(False).astype(bool)
 
 
+_EXPECTED = {"EVENT-ANSWER-BLANK": "Y", "EVENT-ANSWER-CONTRADICTS-DATE": "Y, or no date",
+             "EVENT-DATE-MISSING": "the date of the event"}
+
+
+def _shown(value: object) -> str:
+    return "" if pd.isna(value) else str(value)
+
+
 def event_answer_findings(followup: pd.DataFrame, locate: Locate) -> list[Finding]:
-    """EVENT-ANSWER-BLANK (counted) or EVENT-ANSWER-CONTRADICTS-DATE (not counted) per event whose
-    date is recorded while its yes/no answer is blank or "N"."""
+    """Per event question: EVENT-ANSWER-BLANK (a date beside a blank answer: counted),
+    EVENT-ANSWER-CONTRADICTS-DATE (a date beside "N": not counted) and EVENT-DATE-MISSING ("Y" without a
+    date: counted, but the analysis cannot place it in time)."""
     out: list[Finding] = []
     for answer_field, date_field in EVENT_DATES.items():
         if followup.empty or answer_field not in followup.columns or date_field not in followup.columns:
@@ -33,11 +42,12 @@ def event_answer_findings(followup: pd.DataFrame, locate: Locate) -> list[Findin
         dated = date.notna().to_numpy(dtype=bool)
         blank = (answer.isna() | (answer.astype("string").str.strip() == "")).fillna(True).to_numpy(dtype=bool)
         said_no = answer.eq("N").fillna(False).to_numpy(dtype=bool)
-        for rule, mask in (("EVENT-ANSWER-BLANK", dated & blank), ("EVENT-ANSWER-CONTRADICTS-DATE", dated & said_no)):
+        said_yes = answer.eq("Y").fillna(False).to_numpy(dtype=bool)
+        for rule, mask in (("EVENT-ANSWER-BLANK", dated & blank), ("EVENT-ANSWER-CONTRADICTS-DATE", dated & said_no),
+                           ("EVENT-DATE-MISSING", said_yes & ~dated)):
             for _, row in followup[mask].iterrows():
                 out.append(Finding(
                     rule, str(row["study"]), str(row["site"]), str(row["subjid"]), "followup", answer_field,
-                    str(row[date_field]), "Y" if rule == "EVENT-ANSWER-BLANK" else "Y, or no date",
-                    "", str(row["src_file"]), str(row["src_sha256"]), locate(row, answer_field),
+                    _shown(row[date_field]), _EXPECTED[rule], "", str(row["src_file"]), str(row["src_sha256"]), locate(row, answer_field),
                     str(row["row_id"])))
     return out
