@@ -237,11 +237,13 @@ def test_gates_fail_when_a_record_is_lost(chain):
 def _blank_answers_transfer() -> IngestResult:
     """The same transfer with answers a site leaves blank beside what they answer: 01-004's relapse and
     death answers blank beside their dates (and a cause of death); 01-001's relapse answered Yes without
-    its date, then a death on 2026-02-01; an MRD result of 01-004 without its
+    its date, then a death on 2026-02-01; an undated aGVHD assessment of 01-004 whose lower GI stage 3
+    proves grade III; an MRD result of 01-004 without its
     method; a response assessment of 01-003 without its response, nearer day 90 than a later CR."""
     forms = {raw.form: raw for raw in _transfer().forms}
     followup = forms["followup"].frame.drop(columns=["study", "site", "src_file", "src_sha256", "src_format",
                                                      "src_row", "src_locator", "row_id"]).to_dict("records")
+
     followup[3].update(relapse="", relapse_date="2026-05-04", death="", death_date="2026-06-30",
                        death_cause="Relapse")
     followup[0].update(relapse="Y", relapse_date="", death="Y", death_date="2026-02-01", death_cause="Relapse")
@@ -252,7 +254,13 @@ def _blank_answers_transfer() -> IngestResult:
     # randomized 2025-11-01: day 88 is nearer the 3-month target (day 90) than day 96
     response = [{"subjid": "01-003", "rsdt": "2026-01-28", "response": "", "bm_blasts": ""},
                 {"subjid": "01-003", "rsdt": "2026-02-05", "response": "CR", "bm_blasts": "2"}]
-    forms.update(followup=_raw("followup", followup), mrd=_raw("mrd", mrd), response=_raw("response", response))
+    lineage = ["study", "site", "src_file", "src_sha256", "src_format", "src_row", "src_locator", "row_id"]
+    agvhd = forms["agvhd"].frame.drop(columns=lineage).to_dict("records")
+    # lower GI stage 3 alone is MAGIC grade III; neither the date nor the overall grade was written
+    agvhd.append({**agvhd[0], "subjid": "01-004", "assessment_date": "", "skin_stage": "0", "liver_stage": "0",
+                  "upper_gi_stage": "0", "lower_gi_stage": "3", "magic_overall_grade": ""})
+    forms.update(followup=_raw("followup", followup), mrd=_raw("mrd", mrd), response=_raw("response", response),
+                 agvhd=_raw("agvhd", agvhd))
     return IngestResult(STUDY, forms=list(forms.values()))
 
 
@@ -306,9 +314,21 @@ def test_a_relapse_without_its_date_is_never_a_death_without_relapse(blank_answe
     assert os_["ADT"].tolist() == [pd.Timestamp("2026-02-01")]
 
 
+def test_an_undated_gvhd_grade_iii_is_never_a_death_without_gvhd(blank_answers):
+    f = blank_answers["h"].findings
+    assert "assessment_date" in set(f.loc[(f["rule_id"] == "REQ-MISSING") & (f["subjid"] == "01-004"), "field"])
+    tte = _one(blank_answers["adam"]["adtte"], "01-004").set_index("PARAMCD")
+    for paramcd in ("AGVHD", "AGVHD24", "AGVHD34", "GRFS"):
+        assert tte.loc[paramcd, ["ANL01FL", "ANLREAS"]].tolist() == ["N", "GVHD DATE UNKNOWN"], paramcd
+    # chronic GVHD and the relapse endpoints are not decided by it: the dated relapse still counts
+    assert tte.loc["CGVHD", "ANL01FL"] == "Y"
+    assert tte.loc["RELAPSE", ["ANL01FL", "EVSTAT"]].tolist() == ["Y", 1]
+
+
 def test_an_mrd_result_without_its_method_keeps_its_record_and_waits_for_the_site(blank_answers):
     f = blank_answers["h"].findings
-    assert f[(f["rule_id"] == "REQ-MISSING") & (f["subjid"] == "01-004")]["field"].tolist() == ["mrd_method"]
+    missing = f[(f["rule_id"] == "REQ-MISSING") & (f["subjid"] == "01-004") & (f["form"] == "mrd")]
+    assert missing["field"].tolist() == ["mrd_method"]
     lb = _one(blank_answers["sdtm"]["lb"], "01-004").sort_values("LBDTC")
     assert lb["LBTESTCD"].tolist() == ["MRD", "MRDFLOW"]
     assert lb["LBMETHOD"].isna().tolist() == [True, False] and lb["LBSTRESN"].tolist() == [0.05, 0.2]

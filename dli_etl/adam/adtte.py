@@ -33,8 +33,11 @@ def _first_after(dates: pd.DataFrame, origin: pd.Series) -> pd.Series:
 
 # standardized responses (RSSTRESC, CDISC ONCRSR): what counts as a relapse and as complete remission
 RELAPSE_RESPONSES = ("RELAPSED DISEASE FROM CR", "RELAPSED DISEASE")
-# the parameters a relapse decides (as the event, a component or the competing risk)
-RELAPSE_PARAMETERS = ("RELAPSE", "NRM", "LFS", "DFS", "GRFS")
+# per parameter, the events that decide it (as the event, a component or the competing risk): one of
+# them recorded without a date leaves the parameter not analysed for that subject
+UNDATED_EVENTS = {"RELAPSE": ("RELAPSE",), "NRM": ("RELAPSE",), "LFS": ("RELAPSE",), "DFS": ("RELAPSE",),
+                  "GRFS": ("RELAPSE", "AGVHD34", "CGVHDMS"), "AGVHD": ("AGVHD",), "AGVHD24": ("AGVHD24",),
+                  "AGVHD34": ("AGVHD34",), "CGVHD": ("CGVHD",)}
 CR_RESPONSES = ("CR",)
 
 
@@ -86,6 +89,31 @@ def acute_gvhd_grades(fa: pd.DataFrame) -> pd.DataFrame:
                          "AGRADE": out["AGRADE"].astype(int)})
 
 
+def undated_acute_gvhd_grades(fa: pd.DataFrame) -> pd.Series:
+    """Per subject with aGVHD records that have no date: the least overall grade they prove, the highest
+    recorded grade or the MAGIC grade of any one organ stage alone (the other organs taken as 0). Several
+    undated assessments cannot be told apart, so no grade is derived from stages of different organs."""
+    from dli_etl.rules.magic_agvhd import magic_overall_grade
+
+    if fa.empty:
+        return pd.Series(dtype="int64")
+    acute = fa[(fa["FAOBJ"] == _AGVHD) & fa["FADTC"].isna()]
+    if acute.empty:
+        return pd.Series(dtype="int64")
+    value = pd.to_numeric(acute["FASTRESC"], errors="coerce")
+    organ = acute.get("FALOC", pd.Series(pd.NA, index=acute.index)).map(_ORGANS)
+    grade = pd.Series(np.nan, index=acute.index)
+    recorded = (acute["FATESTCD"] == "GRADE").to_numpy() & value.notna().to_numpy()
+    grade[recorded] = value[recorded]
+    staged = (acute["FATESTCD"] == "STAGE").to_numpy() & value.notna().to_numpy() & organ.notna().to_numpy()
+    for index, position, stage in zip(acute.index[staged], organ[staged], value[staged], strict=True):
+        stages = [0, 0, 0, 0]
+        stages[int(position)] = int(stage)
+        grade[index] = magic_overall_grade(*stages)
+    by_subject = grade.groupby(acute["USUBJID"].astype(object)).max().dropna()
+    return by_subject[by_subject > 0].astype("int64")
+
+
 def _agvhd_dates(fa: pd.DataFrame, grades: set[int]) -> pd.DataFrame:
     graded = acute_gvhd_grades(fa)
     part = graded[graded["AGRADE"].isin(grades)]
@@ -105,19 +133,23 @@ def subject_events(adsl: pd.DataFrame, sdtm: dict[str, pd.DataFrame]) -> pd.Data
     events = adsl[["STUDYID", "USUBJID", "SITEID", "ARMCD", "ARM", "ORIGDT", "HSCTDT", "LSTALVDT", "DTHDT", "DTHDTF"]].copy()
     relapses = _rs_dates(rs, RELAPSE_RESPONSES)
     events["RELAPSEDT"] = _per_subject(adsl, _first_after(relapses, origin))
-    # a relapse recorded without a usable date (and no dated one): it happened, but not when
-    undated = set(relapses.loc[relapses["ADT"].isna(), "USUBJID"])
-    events["RELAPSEUNDT"] = events["USUBJID"].isin(undated).to_numpy() & events["RELAPSEDT"].isna().to_numpy()
+    undated = {"RELAPSE": relapses}
     events["CRDT"] = _per_subject(adsl, _first_after(_rs_dates(rs, CR_RESPONSES), origin))
     # DFS counts the first relapse after the complete remission it starts from, not one before it
     events["CRRELDT"] = _per_subject(adsl, _first_after(relapses, events.set_index("USUBJID")["CRDT"]))
-    events["AGVHDDT"] = _per_subject(adsl, _first_after(_agvhd_dates(fa, {1, 2, 3, 4}), origin))
-    events["AGVHD24DT"] = _per_subject(adsl, _first_after(_agvhd_dates(fa, {2, 3, 4}), origin))
-    events["AGVHD34DT"] = _per_subject(adsl, _first_after(_agvhd_dates(fa, {3, 4}), origin))
+    undated_grade = undated_acute_gvhd_grades(fa)
+    for name, grades in (("AGVHD", {1, 2, 3, 4}), ("AGVHD24", {2, 3, 4}), ("AGVHD34", {3, 4})):
+        events[f"{name}DT"] = _per_subject(adsl, _first_after(_agvhd_dates(fa, grades), origin))
+        undated[name] = pd.DataFrame({"USUBJID": undated_grade.index[undated_grade.isin(grades)], "ADT": pd.NaT})
     chronic = "CHRONIC GRAFT VERSUS HOST DISEASE", "SEV"
-    events["CGVHDDT"] = _per_subject(adsl, _first_after(_gvhd_dates(fa, *chronic, {"MILD", "MODERATE", "SEVERE"}), origin))
-    events["CGVHDMSDT"] = _per_subject(adsl, _first_after(
-        _gvhd_dates(fa, *chronic, set(spec["grfs_cgvhd_severities"])), origin))
+    for name, severities in (("CGVHD", {"MILD", "MODERATE", "SEVERE"}), ("CGVHDMS", set(spec["grfs_cgvhd_severities"]))):
+        onsets = _gvhd_dates(fa, *chronic, severities)
+        events[f"{name}DT"] = _per_subject(adsl, _first_after(onsets, origin))
+        undated[name] = onsets
+    # an event recorded without a usable date, and none of its kind dated: it happened, but not when
+    for name, dates in undated.items():
+        subjects = set(dates.loc[dates["ADT"].isna(), "USUBJID"])
+        events[f"{name}UNDT"] = events["USUBJID"].isin(subjects).to_numpy() & events[f"{name}DT"].isna().to_numpy()
     # the end of follow-up: death if known, else the last date known alive
     events["ENDDT"] = events["DTHDT"].fillna(events["LSTALVDT"])
     return events
@@ -186,13 +218,18 @@ def build_adtte(study: str, adsl: pd.DataFrame, sdtm: dict[str, pd.DataFrame]) -
                                       [labels["event"], labels.get("competing", "")], default="")
         frame["CNSDTDSC"] = np.where(part["EVSTAT"] == 0, labels["censor"], "")
         frame["ORIGIN"] = "COMPLETE REMISSION" if paramcd == "DFS" else ORIGIN_LABEL[study]
-        # an undated relapse cannot be ordered against death or GVHD: counted neither as a relapse nor
-        # as its absence (a death after it would otherwise be a death without relapse)
-        undated_relapse = events["RELAPSEUNDT"].to_numpy() & (paramcd in RELAPSE_PARAMETERS)
+        # an undated event cannot be ordered against death or the other events: counted neither as the
+        # event nor as its absence (a death after an undated relapse would be a death without relapse)
+        kinds = UNDATED_EVENTS.get(paramcd, ())
+        undated_relapse = events["RELAPSEUNDT"].to_numpy() & ("RELAPSE" in kinds)
+        undated_gvhd = np.zeros(len(events), dtype=bool)
+        for kind in kinds:
+            if kind != "RELAPSE":
+                undated_gvhd |= events[f"{kind}UNDT"].to_numpy()
         reason = np.select([part["STARTDT"].isna(), part["ADT"].isna(), frame["AVAL"].fillna(-1).to_numpy() < 0,
-                            undated_relapse],
+                            undated_relapse, undated_gvhd],
                            ["NO TIME ORIGIN" if paramcd != "DFS" else "NO COMPLETE REMISSION", "NO END DATE",
-                            "END DATE BEFORE TIME ORIGIN", "RELAPSE DATE UNKNOWN"], default="")
+                            "END DATE BEFORE TIME ORIGIN", "RELAPSE DATE UNKNOWN", "GVHD DATE UNKNOWN"], default="")
         frame["ANL01FL"] = np.where(reason == "", "Y", "N")
         frame["ANLREAS"] = reason
         rows.append(frame)
