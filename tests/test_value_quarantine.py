@@ -259,8 +259,14 @@ def _blank_answers_transfer() -> IngestResult:
     # lower GI stage 3 alone is MAGIC grade III; neither the date nor the overall grade was written
     agvhd.append({**agvhd[0], "subjid": "01-004", "assessment_date": "", "skin_stage": "0", "liver_stage": "0",
                   "upper_gi_stage": "0", "lower_gi_stage": "3", "magic_overall_grade": ""})
+    # liver score 3 makes NIH severe whatever the other organs; the global severity was left blank. For
+    # 01-001 a blank eyes score beside a mouth score of 1 leaves the severity undecided
+    organs = {f"{o}_score": "0" for o in ("skin", "mouth", "eyes", "gi", "liver", "lungs", "joints", "genital")}
+    cgvhd = [{"subjid": "01-003", "assessment_date": "2026-01-15", **organs, "liver_score": "3", "global_severity": ""},
+             {"subjid": "01-001", "assessment_date": "2025-12-20", **organs, "mouth_score": "1", "eyes_score": "",
+              "global_severity": ""}]
     forms.update(followup=_raw("followup", followup), mrd=_raw("mrd", mrd), response=_raw("response", response),
-                 agvhd=_raw("agvhd", agvhd))
+                 agvhd=_raw("agvhd", agvhd), cgvhd=_raw("cgvhd", cgvhd))
     return IngestResult(STUDY, forms=list(forms.values()))
 
 
@@ -323,6 +329,16 @@ def test_an_undated_gvhd_grade_iii_is_never_a_death_without_gvhd(blank_answers):
     # chronic GVHD and the relapse endpoints are not decided by it: the dated relapse still counts
     assert tte.loc["CGVHD", "ANL01FL"] == "Y"
     assert tte.loc["RELAPSE", ["ANL01FL", "EVSTAT"]].tolist() == ["Y", 1]
+
+
+def test_a_blank_cgvhd_severity_is_derived_from_the_organ_scores_when_they_decide_it(blank_answers):
+    tte = blank_answers["adam"]["adtte"]
+    severe = _one(tte, "01-003", PARAMCD="CGVHD")
+    assert severe[["ANL01FL", "EVSTAT"]].values.tolist() == [["Y", 1]]
+    assert severe["ADT"].tolist() == [pd.Timestamp("2026-01-15")]
+    # the blank eyes score could make it anything from mild to severe: NIH 2014 gives no global severity,
+    # so nothing is derived and the recorded blank stays blank
+    assert _one(tte, "01-001", PARAMCD="CGVHD")["EVSTAT"].tolist() != [1]
 
 
 def test_an_mrd_result_without_its_method_keeps_its_record_and_waits_for_the_site(blank_answers):

@@ -51,12 +51,41 @@ def _rs_dates(rs: pd.DataFrame, responses: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame({"USUBJID": part["USUBJID"].astype(object).to_numpy(), "ADT": date.to_numpy()})
 
 
-def _gvhd_dates(fa: pd.DataFrame, obj: str, test: str, values: set[str]) -> pd.DataFrame:
+_CGVHD = "CHRONIC GRAFT VERSUS HOST DISEASE"
+_CGVHD_ORGANS = {"SKIN": "skin", "ORAL CAVITY": "mouth", "EYE": "eyes", "GASTROINTESTINAL TRACT": "gi",
+                 "LIVER": "liver", "LUNG": "lungs", "JOINT": "joints", "GENITALIA": "genital"}
+
+
+def chronic_gvhd_severities(fa: pd.DataFrame) -> pd.DataFrame:
+    """The analysis severity of each cGVHD assessment (USUBJID, FADTC, ASEV): the recorded NIH global
+    severity; when the site left it blank, the one its organ scores give (NIH 2014), if no missing score
+    could change it. Undated assessments of one subject cannot be told apart, so theirs is not derived."""
     if fa.empty:
-        return pd.DataFrame(columns=["USUBJID", "ADT"])
-    part = fa[(fa["FAOBJ"] == obj) & (fa["FATESTCD"] == test) & fa["FASTRESC"].astype("string").isin(values)]
-    return pd.DataFrame({"USUBJID": part["USUBJID"].astype(object).to_numpy(),
-                         "ADT": analysis_date(part["FADTC"]).to_numpy()})
+        return pd.DataFrame(columns=["USUBJID", "FADTC", "ASEV"])
+    from dli_etl.rules.nih_cgvhd import ORGANS, nih_global_severity
+
+    chronic = fa[fa["FAOBJ"] == _CGVHD]
+    sev = chronic[chronic["FATESTCD"] == "SEV"]
+    out = pd.DataFrame({"USUBJID": sev["USUBJID"].astype(object).to_numpy(), "FADTC": sev["FADTC"].to_numpy(),
+                        "ASEV": sev["FASTRESC"].astype(object).to_numpy()})
+    blank = out["ASEV"].isna() & out["FADTC"].notna()
+    if blank.any():
+        scores = chronic[(chronic["FATESTCD"] == "SCORE") & chronic["FADTC"].notna()]
+        if "FALOC" not in scores.columns:
+            scores = scores.assign(FALOC=pd.NA)
+        by_visit = {(u, d, _CGVHD_ORGANS.get(loc)): v for u, d, loc, v in zip(
+            scores["USUBJID"], scores["FADTC"], scores["FALOC"], pd.to_numeric(scores["FASTRESC"], errors="coerce"),
+            strict=True) if not pd.isna(v)}
+        derived = [nih_global_severity({o: by_visit.get((u, d, o)) for o in ORGANS})
+                   for u, d in zip(out.loc[blank, "USUBJID"], out.loc[blank, "FADTC"], strict=True)]
+        out.loc[blank, "ASEV"] = pd.Series(derived, index=out.index[blank], dtype=object)
+    return out
+
+
+def _cgvhd_dates(fa: pd.DataFrame, severities: set[str]) -> pd.DataFrame:
+    graded = chronic_gvhd_severities(fa)
+    part = graded[graded["ASEV"].isin(severities)]
+    return pd.DataFrame({"USUBJID": part["USUBJID"].to_numpy(), "ADT": analysis_date(part["FADTC"]).to_numpy()})
 
 
 _ORGANS = {"SKIN": 0, "LIVER": 1, "GASTROINTESTINAL TRACT, UPPER": 2, "GASTROINTESTINAL TRACT, LOWER": 3}
@@ -141,9 +170,8 @@ def subject_events(adsl: pd.DataFrame, sdtm: dict[str, pd.DataFrame]) -> pd.Data
     for name, grades in (("AGVHD", {1, 2, 3, 4}), ("AGVHD24", {2, 3, 4}), ("AGVHD34", {3, 4})):
         events[f"{name}DT"] = _per_subject(adsl, _first_after(_agvhd_dates(fa, grades), origin))
         undated[name] = pd.DataFrame({"USUBJID": undated_grade.index[undated_grade.isin(grades)], "ADT": pd.NaT})
-    chronic = "CHRONIC GRAFT VERSUS HOST DISEASE", "SEV"
     for name, severities in (("CGVHD", {"MILD", "MODERATE", "SEVERE"}), ("CGVHDMS", set(spec["grfs_cgvhd_severities"]))):
-        onsets = _gvhd_dates(fa, *chronic, severities)
+        onsets = _cgvhd_dates(fa, severities)
         events[f"{name}DT"] = _per_subject(adsl, _first_after(onsets, origin))
         undated[name] = onsets
     # an event recorded without a usable date, and none of its kind dated: it happened, but not when
