@@ -259,6 +259,9 @@ def _blank_answers_transfer() -> IngestResult:
     # lower GI stage 3 alone is MAGIC grade III; neither the date nor the overall grade was written
     agvhd.append({**agvhd[0], "subjid": "01-004", "assessment_date": "", "skin_stage": "0", "liver_stage": "0",
                   "upper_gi_stage": "0", "lower_gi_stage": "3", "magic_overall_grade": ""})
+    # dated, but the skin stage and the overall grade left blank: upper GI stage 1 alone is grade II
+    agvhd.append({**agvhd[0], "subjid": "01-003", "assessment_date": "2026-01-20", "skin_stage": "", "liver_stage": "0",
+                  "upper_gi_stage": "1", "lower_gi_stage": "0", "magic_overall_grade": ""})
     # liver score 3 makes NIH severe whatever the other organs; the global severity was left blank. For
     # 01-001 a blank eyes score beside a mouth score of 1 leaves the severity undecided
     organs = {f"{o}_score": "0" for o in ("skin", "mouth", "eyes", "gi", "liver", "lungs", "joints", "genital")}
@@ -329,6 +332,14 @@ def test_an_undated_gvhd_grade_iii_is_never_a_death_without_gvhd(blank_answers):
     # chronic GVHD and the relapse endpoints are not decided by it: the dated relapse still counts
     assert tte.loc["CGVHD", "ANL01FL"] == "Y"
     assert tte.loc["RELAPSE", ["ANL01FL", "EVSTAT"]].tolist() == ["Y", 1]
+
+
+def test_stages_without_a_grade_keep_the_onset_they_prove(blank_answers):
+    tte = _one(blank_answers["adam"]["adtte"], "01-003").set_index("PARAMCD")
+    for paramcd in ("AGVHD", "AGVHD24"):
+        assert tte.loc[paramcd, ["ANL01FL", "EVSTAT", "ADT"]].tolist() == ["Y", 1, pd.Timestamp("2026-01-20")]
+    # III-IV is not proven (only a skin stage of 4, unrecorded, would make it IV): the floor gives no onset
+    assert tte.loc["AGVHD34", "EVSTAT"] == 2
 
 
 def test_a_blank_cgvhd_severity_is_derived_from_the_organ_scores_when_they_decide_it(blank_answers):

@@ -94,8 +94,9 @@ _AGVHD = "ACUTE GRAFT VERSUS HOST DISEASE"
 
 def acute_gvhd_grades(fa: pd.DataFrame) -> pd.DataFrame:
     """The analysis grade of each aGVHD assessment (USUBJID, ADT, AGRADE): the MAGIC overall grade derived
-    from the four recorded organ stages when all four are there, else the recorded grade. A recorded grade
-    that contradicts its stages stays in SDTM as collected (and is a query); analysis uses the stages."""
+    from the four recorded organ stages when all four are there, else the recorded grade, else (stages
+    missing, no grade written) the least grade the recorded stages prove. A recorded grade that
+    contradicts its stages stays in SDTM as collected (and is a query); analysis uses the stages."""
     from dli_etl.rules.magic_agvhd import magic_overall_grade
 
     if fa.empty:
@@ -112,7 +113,12 @@ def acute_gvhd_grades(fa: pd.DataFrame) -> pd.DataFrame:
                         index=complete.index, dtype="float64")
     recorded = acute[acute["FATESTCD"] == "GRADE"].assign(
         GRADE=lambda f: pd.to_numeric(f["FASTRESC"], errors="coerce")).groupby(["USUBJID", "FADTC"])["GRADE"].max()
-    grade = derived.combine_first(recorded).dropna()
+    # stages missing and no grade written: the grade the recorded stages prove (MAGIC never falls when a
+    # stage rises, so a missing one taken as 0 gives a floor); dropping the assessment lost its onset
+    partial = wide[wide.notna().any(axis=1) & wide.isna().any(axis=1)].fillna(0)
+    floor = pd.Series([magic_overall_grade(*(int(v) for v in row)) for row in partial.to_numpy()],
+                      index=partial.index, dtype="float64")
+    grade = derived.combine_first(recorded).combine_first(floor[floor > 0]).dropna()
     out = grade.rename("AGRADE").reset_index()
     return pd.DataFrame({"USUBJID": out["USUBJID"].astype(object), "ADT": analysis_date(out["FADTC"]),
                          "AGRADE": out["AGRADE"].astype(int)})
