@@ -263,7 +263,7 @@ def _blank_answers_transfer() -> IngestResult:
     agvhd.append({**agvhd[0], "subjid": "01-003", "assessment_date": "2026-01-20", "skin_stage": "", "liver_stage": "0",
                   "upper_gi_stage": "1", "lower_gi_stage": "0", "magic_overall_grade": ""})
     # liver score 3 makes NIH severe whatever the other organs; the global severity was left blank. For
-    # 01-001 a blank eyes score beside a mouth score of 1 leaves the severity undecided
+    # 01-001 a blank eyes score beside a mouth score of 1 leaves it undecided, mild at least
     organs = {f"{o}_score": "0" for o in ("skin", "mouth", "eyes", "gi", "liver", "lungs", "joints", "genital")}
     cgvhd = [{"subjid": "01-003", "assessment_date": "2026-01-15", **organs, "liver_score": "3", "global_severity": ""},
              {"subjid": "01-001", "assessment_date": "2025-12-20", **organs, "mouth_score": "1", "eyes_score": "",
@@ -348,8 +348,10 @@ def test_a_blank_cgvhd_severity_is_derived_from_the_organ_scores_when_they_decid
     assert severe[["ANL01FL", "EVSTAT"]].values.tolist() == [["Y", 1]]
     assert severe["ADT"].tolist() == [pd.Timestamp("2026-01-15")]
     # the blank eyes score could make it anything from mild to severe: NIH 2014 gives no global severity,
-    # so nothing is derived and the recorded blank stays blank
-    assert _one(tte, "01-001", PARAMCD="CGVHD")["EVSTAT"].tolist() != [1]
+    # but the mouth score proves mild at least, and that is a cGVHD onset
+    mild = _one(tte, "01-001", PARAMCD="CGVHD")
+    assert mild[["ANL01FL", "EVSTAT"]].values.tolist() == [["Y", 1]]
+    assert mild["ADT"].tolist() == [pd.Timestamp("2025-12-20")]
 
 
 def test_an_mrd_result_without_its_method_keeps_its_record_and_waits_for_the_site(blank_answers):

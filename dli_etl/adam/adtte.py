@@ -58,11 +58,12 @@ _CGVHD_ORGANS = {"SKIN": "skin", "ORAL CAVITY": "mouth", "EYE": "eyes", "GASTROI
 
 def chronic_gvhd_severities(fa: pd.DataFrame) -> pd.DataFrame:
     """The analysis severity of each cGVHD assessment (USUBJID, FADTC, ASEV): the recorded NIH global
-    severity; when the site left it blank, the one its organ scores give (NIH 2014), if no missing score
-    could change it. Undated assessments of one subject cannot be told apart, so theirs is not derived."""
+    severity; when the site left it blank, the one its organ scores give (NIH 2014), or, when a missing
+    score could change that, the least severity the recorded scores prove. Undated assessments of one
+    subject cannot be told apart, so theirs is not derived."""
     if fa.empty:
         return pd.DataFrame(columns=["USUBJID", "FADTC", "ASEV"])
-    from dli_etl.rules.nih_cgvhd import ORGANS, nih_global_severity
+    from dli_etl.rules.nih_cgvhd import ORGANS, nih_global_severity, nih_severity_floor
 
     chronic = fa[fa["FAOBJ"] == _CGVHD]
     sev = chronic[chronic["FATESTCD"] == "SEV"]
@@ -76,8 +77,9 @@ def chronic_gvhd_severities(fa: pd.DataFrame) -> pd.DataFrame:
         by_visit = {(u, d, _CGVHD_ORGANS.get(loc)): v for u, d, loc, v in zip(
             scores["USUBJID"], scores["FADTC"], scores["FALOC"], pd.to_numeric(scores["FASTRESC"], errors="coerce"),
             strict=True) if not pd.isna(v)}
-        derived = [nih_global_severity({o: by_visit.get((u, d, o)) for o in ORGANS})
-                   for u, d in zip(out.loc[blank, "USUBJID"], out.loc[blank, "FADTC"], strict=True)]
+        visits = [{o: by_visit.get((u, d, o)) for o in ORGANS}
+                  for u, d in zip(out.loc[blank, "USUBJID"], out.loc[blank, "FADTC"], strict=True)]
+        derived = [nih_global_severity(v) or nih_severity_floor(v) for v in visits]
         out.loc[blank, "ASEV"] = pd.Series(derived, index=out.index[blank], dtype=object)
     return out
 

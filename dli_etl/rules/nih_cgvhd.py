@@ -32,3 +32,9 @@ def nih_global_severity(scores: dict[str, int | None]) -> str | None:
         return result
     # The worst the missing organs could do: score 3 makes any result severe, so the value is unknown.
     return None
+
+
+def nih_severity_floor(scores: dict[str, int | None]) -> str:
+    """The least global severity the assessed organs prove: missing scores taken as 0. A score that rises
+    never lowers the NIH severity, so this is what the assessment shows at least (NONE: nothing proven)."""
+    return _severity({k: int(v) for k, v in scores.items() if v is not None})
