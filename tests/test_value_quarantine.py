@@ -247,6 +247,7 @@ def _blank_answers_transfer() -> IngestResult:
     followup[3].update(relapse="", relapse_date="2026-05-04", death="", death_date="2026-06-30",
                        death_cause="Relapse")
     followup[0].update(relapse="Y", relapse_date="", death="Y", death_date="2026-02-01", death_cause="Relapse")
+    followup[1].update(death="")  # its date is impossible (nulled): only the cause of death says it happened
     mrd = [{"subjid": "01-004", "lbdtc": "2026-01-05", "mrd_method": "", "mrd_marker": "",
             "specimen": "BONE MARROW", "mrd_result": "0.05", "mrd_lod": "0.01"},
            {"subjid": "01-004", "lbdtc": "2026-02-05", "mrd_method": "FLOW CYTOMETRY", "mrd_marker": "LAIP",
@@ -295,6 +296,17 @@ def test_blank_event_answers_beside_their_dates_keep_the_relapse_and_the_death(b
     assert _one(tte, "01-004", PARAMCD="RELAPSE")["EVSTAT"].tolist() == [1]
     assert _one(tte, "01-004", PARAMCD="OS")["CNSR"].tolist() == [0]
     assert all(g.passed for g in blank_answers["gates"])  # the reconciliation counts the same events
+
+
+def test_a_cause_of_death_is_a_death_when_the_answer_and_the_date_are_blank(blank_answers):
+    f = blank_answers["h"].findings
+    asked = f[(f["rule_id"] == "EVENT-ANSWER-BLANK") & (f["subjid"] == "01-002")]
+    assert asked[["field", "value"]].values.tolist() == [["death", "Infection"]]
+    assert _one(blank_answers["sdtm"]["dm"], "01-002")["DTHFL"].tolist() == ["Y"]
+    assert len(_one(blank_answers["sdtm"]["ds"], "01-002", DSDECOD="DEATH")) == 1
+    assert _one(blank_answers["sdtm"]["dd"], "01-002")["DDORRES"].tolist() == ["Infection"]
+    assert _one(blank_answers["adam"]["adtte"], "01-002", PARAMCD="OS")["CNSR"].tolist() == [0]
+    assert all(g.passed for g in blank_answers["gates"])
 
 
 def test_an_event_answered_no_beside_a_date_is_a_query_and_not_counted():

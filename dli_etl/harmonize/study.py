@@ -244,7 +244,8 @@ def _clinical_findings(study: str, params: dict, frames: dict[str, pd.DataFrame]
     followup = frames.get("followup", empty)
     deaths = pd.DataFrame(columns=["usubjid", "death_date"])
     if not followup.empty:
-        died = followup[event_recorded(followup["death"], followup["death_date"]) & followup["death_date"].notna()]
+        died = followup[event_recorded(followup["death"], followup["death_date"], followup["death_cause"])
+                        & followup["death_date"].notna()]
         deaths = died.drop_duplicates("usubjid")[["usubjid", "death_date"]]
     for form, date_field in _DATED_FORMS.items():
         if form in frames:

@@ -28,7 +28,8 @@ def death_without_fatal_ae_findings(followup: pd.DataFrame, ae: pd.DataFrame, di
         return []
     disease = {c.casefold() for c in disease_causes}
     fatal = set(ae.loc[ae["aetoxgr"] == 5, "usubjid"]) if not ae.empty else set()
-    died = followup[event_recorded(followup["death"], followup["death_date"]) & followup["death_cause"].notna()]
+    died = followup[event_recorded(followup["death"], followup["death_date"], followup["death_cause"])
+                    & followup["death_cause"].notna()]
     other = died[~died["death_cause"].astype("string").str.strip().str.casefold().isin(disease)]
     return [_finding("DEATH-WITHOUT-FATAL-AE", row, "followup", "death_cause", str(row["death_cause"]),
                      "a grade 5 adverse event", locate)
@@ -54,7 +55,7 @@ def after_last_contact_findings(frame: pd.DataFrame, form: str, date_field: str,
     date is out of date (or the record's date is wrong)."""
     if frame.empty or followup.empty:
         return []
-    alive = followup[~event_recorded(followup["death"], followup["death_date"])]
+    alive = followup[~event_recorded(followup["death"], followup["death_date"], followup["death_cause"])]
     alive = alive.drop_duplicates("usubjid")[["usubjid", "last_contact"]]
     merged = frame.merge(alive, on="usubjid", how="left")
     merged.index = frame.index

@@ -7,22 +7,31 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 from dli_etl.findings import Finding
 
 Locate = Callable[[pd.Series, str], str]
-# the follow-up form's event questions and the dates that go with them
-EVENT_DATES = {"relapse": "relapse_date", "death": "death_date"}
+# the follow-up form's event questions: the event's date first, then other fields only the event fills in
+EVENT_EVIDENCE = {"relapse": ("relapse_date",), "death": ("death_date", "death_cause")}
 
 
-def event_recorded(answer: pd.Series, date: pd.Series) -> pd.Series:
-    """Per row: did the event happen? "Y", or a blank answer beside a recorded date."""
+def _filled(values: pd.Series) -> pd.Series:
+    return (values.notna() & (values.astype("string").str.strip() != "")).fillna(False).astype(bool)
+
+
+def event_recorded(answer: pd.Series, date: pd.Series, *evidence: pd.Series) -> pd.Series:
+    """Per row: did the event happen? "Y", or a blank answer beside a recorded date or other field only
+    the event fills in (a cause of death)."""
     blank = answer.isna() | (answer.astype("string").str.strip() == "")
-    return (answer.eq("Y") | (blank & date.notna())).fillna(False).astype(bool)
+    shown = _filled(date)
+    for values in evidence:
+        shown = shown | _filled(values)
+    return (answer.eq("Y") | (blank & shown)).fillna(False).astype(bool)
 
 
-_EXPECTED = {"EVENT-ANSWER-BLANK": "Y", "EVENT-ANSWER-CONTRADICTS-DATE": "Y, or no date",
+_EXPECTED = {"EVENT-ANSWER-BLANK": "Y", "EVENT-ANSWER-CONTRADICTS-DATE": "Y, or nothing recorded for the event",
              "EVENT-DATE-MISSING": "the date of the event"}
 
 
@@ -31,23 +40,28 @@ def _shown(value: object) -> str:
 
 
 def event_answer_findings(followup: pd.DataFrame, locate: Locate) -> list[Finding]:
-    """Per event question: EVENT-ANSWER-BLANK (a date beside a blank answer: counted),
-    EVENT-ANSWER-CONTRADICTS-DATE (a date beside "N": not counted) and EVENT-DATE-MISSING ("Y" without a
+    """Per event question: EVENT-ANSWER-BLANK (a date or cause beside a blank answer: counted),
+    EVENT-ANSWER-CONTRADICTS-DATE (one beside "N": not counted) and EVENT-DATE-MISSING ("Y" without a
     date: counted, but the analysis cannot place it in time)."""
     out: list[Finding] = []
-    for answer_field, date_field in EVENT_DATES.items():
-        if followup.empty or answer_field not in followup.columns or date_field not in followup.columns:
+    for answer_field, fields in EVENT_EVIDENCE.items():
+        if followup.empty or not {answer_field, *fields} <= set(followup.columns):
             continue
-        answer, date = followup[answer_field], followup[date_field]
-        dated = date.notna().to_numpy(dtype=bool)
+        answer = followup[answer_field]
+        present = [_filled(followup[f]).to_numpy() for f in fields]
+        shown = np.logical_or.reduce(present)
+        dated = present[0]
         blank = (answer.isna() | (answer.astype("string").str.strip() == "")).fillna(True).to_numpy(dtype=bool)
         said_no = answer.eq("N").fillna(False).to_numpy(dtype=bool)
         said_yes = answer.eq("Y").fillna(False).to_numpy(dtype=bool)
-        for rule, mask in (("EVENT-ANSWER-BLANK", dated & blank), ("EVENT-ANSWER-CONTRADICTS-DATE", dated & said_no),
+        for rule, mask in (("EVENT-ANSWER-BLANK", shown & blank), ("EVENT-ANSWER-CONTRADICTS-DATE", shown & said_no),
                            ("EVENT-DATE-MISSING", said_yes & ~dated)):
-            for _, row in followup[mask].iterrows():
+            for position in np.flatnonzero(mask):
+                row = followup.iloc[position]
+                # what the site recorded for the event: its date, else the other field
+                value = next((_shown(row[f]) for f, p in zip(fields, present, strict=True) if p[position]), "")
                 out.append(Finding(
                     rule, str(row["study"]), str(row["site"]), str(row["subjid"]), "followup", answer_field,
-                    _shown(row[date_field]), _EXPECTED[rule], "", str(row["src_file"]), str(row["src_sha256"]), locate(row, answer_field),
-                    str(row["row_id"])))
+                    value, _EXPECTED[rule], "", str(row["src_file"]), str(row["src_sha256"]),
+                    locate(row, answer_field), str(row["row_id"])))
     return out

@@ -40,7 +40,8 @@ def build_dm(study: str, curated: dict[str, pd.DataFrame]) -> pd.DataFrame:
         return conform(pd.DataFrame(), "DM")
     dm = enrollment.drop_duplicates("usubjid", keep="first").copy()
     dm = dm.merge(_first(curated.get("randomization"), ["randdt", "armcd"]), on="usubjid", how="left")
-    dm = dm.merge(_first(curated.get("followup"), ["last_contact", "death", "death_date"]), on="usubjid", how="left")
+    dm = dm.merge(_first(curated.get("followup"), ["last_contact", "death", "death_date", "death_cause"]),
+                  on="usubjid", how="left")
     dli = curated.get("dli")
     if dli is not None and not dli.empty:
         complete = dli[dli["dlidt"].str.len() == 10]
@@ -61,7 +62,7 @@ def build_dm(study: str, curated: dict[str, pd.DataFrame]) -> pd.DataFrame:
         "ARMCD": dm["armcd"], "ARM": dm["armcd"].map(arms), "COUNTRY": "CHN", "AGEU": "YEARS",
         "RFXSTDTC": dm["RFXSTDTC"], "RFXENDTC": dm["RFXENDTC"],
     })
-    died = event_recorded(dm["death"], dm["death_date"])
+    died = event_recorded(dm["death"], dm["death_date"], dm["death_cause"])
     out["DTHDTC"] = dm["death_date"].where(died)
     out["DTHFL"] = pd.Series("Y", index=out.index).where(died)
     out["RFPENDTC"] = dm["death_date"].where(died & dm["death_date"].notna(), dm["last_contact"])

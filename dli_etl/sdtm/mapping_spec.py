@@ -5,7 +5,7 @@ holds the small vocabulary of algorithms.
 Spec columns: ``study`` (``*`` = both), ``domain``, ``record`` (one SDTM record per source row and record
 group, so one form can give several records, e.g. one per GVHD organ), ``source_form``, ``where`` (a
 pandas query selecting source rows; it sees the subject's RFSTDTC, ``@days_between(start, end)`` and
-``@event_recorded(answer, date)``: Y, or a blank answer beside a date),
+``@event_recorded(answer, date, ...)``: Y, or a blank answer beside a date or other evidence),
 ``variable`` (``SUPP:QNAM:QLABEL`` for a supplemental qualifier),
 ``algorithm``, ``source``, ``value``.
 
