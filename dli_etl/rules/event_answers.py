@@ -1,7 +1,8 @@
-"""Yes/no event questions beside their dates (follow-up: relapse, death). A date is the site's evidence
-of the event, so a blank answer beside a date counts the event and asks the site to answer; an explicit
-"N" beside a date is a contradiction the site must resolve, and the event is not counted until it does.
-Quarantine the value, not the record: a blank answer must never drop a relapse or a death."""
+"""Yes/no event questions beside what only their event fills in (follow-up: a relapse and its date; a
+death, its date and its cause). That is the site's evidence of the event, so a blank answer beside it
+counts the event and asks the site to answer; an explicit "N" beside it is a contradiction the site must
+resolve, and the event is not counted until it does. Quarantine the value, not the record: a blank
+answer must never drop a relapse or a death."""
 
 from __future__ import annotations
 
@@ -11,24 +12,20 @@ import numpy as np
 import pandas as pd
 
 from dli_etl.findings import Finding
+from dli_etl.harmonize.fields import blank
 
 Locate = Callable[[pd.Series, str], str]
 # the follow-up form's event questions: the event's date first, then other fields only the event fills in
 EVENT_EVIDENCE = {"relapse": ("relapse_date",), "death": ("death_date", "death_cause")}
 
 
-def _filled(values: pd.Series) -> pd.Series:
-    return (values.notna() & (values.astype("string").str.strip() != "")).fillna(False).astype(bool)
-
-
 def event_recorded(answer: pd.Series, date: pd.Series, *evidence: pd.Series) -> pd.Series:
     """Per row: did the event happen? "Y", or a blank answer beside a recorded date or other field only
     the event fills in (a cause of death)."""
-    blank = answer.isna() | (answer.astype("string").str.strip() == "")
-    shown = _filled(date)
+    shown = ~blank(date)
     for values in evidence:
-        shown = shown | _filled(values)
-    return (answer.eq("Y") | (blank & shown)).fillna(False).astype(bool)
+        shown = shown | ~blank(values)
+    return (answer.eq("Y").fillna(False).astype(bool) | (blank(answer) & shown)).astype(bool)
 
 
 _EXPECTED = {"EVENT-ANSWER-BLANK": "Y", "EVENT-ANSWER-CONTRADICTS-DATE": "Y, or nothing recorded for the event",
@@ -48,13 +45,13 @@ def event_answer_findings(followup: pd.DataFrame, locate: Locate) -> list[Findin
         if followup.empty or not {answer_field, *fields} <= set(followup.columns):
             continue
         answer = followup[answer_field]
-        present = [_filled(followup[f]).to_numpy() for f in fields]
+        present = [~blank(followup[f]).to_numpy() for f in fields]
         shown = np.logical_or.reduce(present)
         dated = present[0]
-        blank = (answer.isna() | (answer.astype("string").str.strip() == "")).fillna(True).to_numpy(dtype=bool)
+        unanswered = blank(answer).to_numpy()
         said_no = answer.eq("N").fillna(False).to_numpy(dtype=bool)
         said_yes = answer.eq("Y").fillna(False).to_numpy(dtype=bool)
-        for rule, mask in (("EVENT-ANSWER-BLANK", shown & blank), ("EVENT-ANSWER-CONTRADICTS-DATE", shown & said_no),
+        for rule, mask in (("EVENT-ANSWER-BLANK", shown & unanswered), ("EVENT-ANSWER-CONTRADICTS-DATE", shown & said_no),
                            ("EVENT-DATE-MISSING", said_yes & ~dated)):
             for position in np.flatnonzero(mask):
                 row = followup.iloc[position]
