@@ -330,6 +330,7 @@ def test_a_relapse_without_its_date_is_never_a_death_without_relapse(blank_answe
     decided = tte[tte["PARAMCD"].isin(["RELAPSE", "NRM", "LFS", "GRFS"])]
     assert sorted(decided["PARAMCD"]) == ["GRFS", "LFS", "NRM", "RELAPSE"]
     assert set(decided["ANL01FL"]) == {"N"} and set(decided["ANLREAS"]) == {"RELAPSE DATE UNKNOWN"}
+    assert set(decided["EVNTDESC"]) == {""}  # never "DEATH WITHOUT RELAPSE"
     os_ = tte[tte["PARAMCD"] == "OS"]
     assert os_[["ANL01FL", "CNSR"]].values.tolist() == [["Y", 0]]
     assert os_["ADT"].tolist() == [pd.Timestamp("2026-02-01")]

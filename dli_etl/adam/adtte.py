@@ -268,6 +268,9 @@ def build_adtte(study: str, adsl: pd.DataFrame, sdtm: dict[str, pd.DataFrame]) -
                             "END DATE BEFORE TIME ORIGIN", "RELAPSE DATE UNKNOWN", "GVHD DATE UNKNOWN"], default="")
         frame["ANL01FL"] = np.where(reason == "", "Y", "N")
         frame["ANLREAS"] = reason
+        # an undated event leaves the outcome itself unknown: no event or censoring text may suggest one
+        unknown = np.isin(reason, ["RELAPSE DATE UNKNOWN", "GVHD DATE UNKNOWN"])
+        frame.loc[unknown, ["EVNTDESC", "CNSDTDSC"]] = ""
         rows.append(frame)
     out = pd.concat(rows, ignore_index=True)
     out.loc[out["ANL01FL"] == "N", "AVAL"] = pd.NA
