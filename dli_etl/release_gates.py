@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from dli_etl.findings import Finding, empty_findings, findings_frame
-from dli_etl.rules.event_answers import event_recorded
 from dli_etl.sdtm.findings_domains import lab_result_reported, lb_tests
+from dli_etl.sdtm.mapping_spec import select_rows
 from dli_etl.specs import load_spec
 
 
@@ -75,7 +75,7 @@ def sdtm_reconciles(study: str, curated: dict[str, pd.DataFrame], domains: dict[
             if frame is None or frame.empty:
                 continue
             if source.get("where"):
-                frame = frame.query(source["where"], engine="python", local_dict={"event_recorded": event_recorded})
+                frame = select_rows(frame, source["where"])
             weights = _lab_results(frame) if source.get("per") == "lab_result" else pd.Series(1, index=frame.index)
             expected = expected.add(weights.groupby(frame["usubjid"].astype(object)).sum(), fill_value=0)
             forms.append(source["form"])

@@ -45,6 +45,14 @@ def days_between(start: pd.Series, end: pd.Series) -> pd.Series:
     return (last - first).dt.days
 
 
+def select_rows(frame: pd.DataFrame, where: str) -> pd.DataFrame:
+    """The rows of ``frame`` a spec's ``where`` selects (a pandas query that may call ``@days_between`` and
+    ``@event_recorded``): one vocabulary for the mapping spec and the reconciliation spec, so the gate
+    counts what the mapping keeps."""
+    return frame.query(where, engine="python", local_dict={"days_between": days_between,
+                                                           "event_recorded": event_recorded})
+
+
 @cache
 def _spec() -> pd.DataFrame:
     text = (resources.files("dli_etl") / "specs" / "sdtm_mapping.csv").open(encoding="utf-8")
@@ -113,8 +121,7 @@ def map_domain(study: str, domain: str, curated: dict[str, pd.DataFrame], dm: pd
         where = group["where"].iloc[0]
         source = with_reference_start(form, dm)
         if where:
-            source = source.query(where, engine="python", local_dict={"days_between": days_between,
-                                                                   "event_recorded": event_recorded})
+            source = select_rows(source, where)
         if domain in ("MH", "PR", "DS", "DD"):
             source = source.drop_duplicates("usubjid")  # one-per-subject forms: duplicates were held back
         if source.empty:
