@@ -44,8 +44,12 @@ STEPS = {
 NEXT_RUN_AFTER = {"after the manifest, before SQL", "inside SQL, half the tables", "committed, before the switch",
                   "after the switch"}
 COMMITTED = {"committed, before the switch", "after the switch"}
+# a kill while only files are written leaves the warehouse untouched whichever it is: those steps run on
+# SQLite; every step from the last one before SQL on runs on both warehouses
+FILES_ONLY = {"after the triage workbooks", "after the Parquet files", "after findings.xlsx",
+              "after XPT and Define-XML", "after the report"}
 CASES = [pytest.param(warehouse, step, id=f"{warehouse}: {step}") for warehouse in ("sqlite", "postgresql")
-         for step in STEPS]
+         for step in STEPS if warehouse == "sqlite" or step not in FILES_ONLY]
 
 
 def _publish(runs, analysis, out: Path, url: str, run_id: str, submission: str = "none"):
