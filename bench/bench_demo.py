@@ -1,9 +1,11 @@
 """Wall time and peak memory of ``dli-etl demo``, with the plain-Python pipeline as the reference.
 
-    python bench/bench_demo.py --repeats 3
+    python bench/bench_demo.py --repeats 3 [--without-gx]
 
 Each repeat runs both variants back to back in fresh processes; figures are medians, and the
-Dagster/plain ratio is taken within one run of this script (the machines are noisy).
+Dagster/plain ratio is taken within one run of this script (the machines are noisy). ``--without-gx``
+adds the Dagster demo with ``--no-expectations``: what the Great Expectations suites (their import
+and their validation) cost of the demo, as a share measured in the same run.
 """
 
 from __future__ import annotations
@@ -31,11 +33,15 @@ def _run(args: list[str]) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--without-gx", action="store_true", help="also time the Dagster demo without GX")
     args = parser.parse_args()
     cli = [sys.executable, "-m", "dli_etl.cli", "demo"]
-    results: dict[str, list[tuple[float, float]]] = {"dagster": [], "plain": []}
+    variants = [("dagster", []), ("plain", ["--no-dagster"])]
+    if args.without_gx:
+        variants.append(("dagster, GX off", ["--no-expectations"]))
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in variants}
     for _ in range(args.repeats):
-        for name, extra in (("dagster", []), ("plain", ["--no-dagster"])):
+        for name, extra in variants:
             with tempfile.TemporaryDirectory() as tmp:
                 results[name].append(_run([*cli, "--out", str(Path(tmp) / "out"), *extra]))
     for name, runs in results.items():
@@ -44,6 +50,10 @@ def main() -> int:
               f"(min {min(times):.2f}, max {max(times):.2f}); peak RSS median {statistics.median(m for _, m in runs):.0f} MiB")
     ratio = statistics.median(t for t, _ in results["dagster"]) / statistics.median(t for t, _ in results["plain"])
     print(f"Dagster in-process / plain pipeline wall-time ratio: {ratio:.2f}")
+    if args.without_gx:
+        without = statistics.median(t for t, _ in results["dagster, GX off"])
+        share = 1 - without / statistics.median(t for t, _ in results["dagster"])
+        print(f"GX suites' share of the Dagster demo (import and validation): {share:.2f}")
     return 0
 
 

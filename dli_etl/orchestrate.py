@@ -7,8 +7,13 @@ assets; the instance lives under ``<out>/.dagster_home`` and ``dagster dev`` can
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import os
+import sys
 import time
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,13 +33,18 @@ class OrchestratedRun:
 def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
                     profiles_dir: Path | None = None, expectations: bool = True,
                     data_docs: bool = False, allow_empty: bool = False,
-                    echo: Callable[[str], None] | None = None, submission: str = "none") -> OrchestratedRun:
+                    echo: Callable[[str], None] | None = None, submission: str = "none",
+                    workers: int | None = None) -> OrchestratedRun:
     """Materialize the graph once, the way the sensor and automation would: one run per study x site
     partition, one per study, then the release. Returns the published summary or the failing steps.
 
-    A site partition that fails is reported and the other sites go on (their study is rolled up from the
-    partitions that succeeded); a failed study roll-up stops before the release, since nothing may be
-    published past a blocking check. ``echo`` gets one progress line per run."""
+    Site partitions are independent of each other, and so are the studies' roll-ups once their sites are
+    in: each batch runs side by side in ``workers`` forked processes (default: one per core; 1 runs every
+    run here, one after the other). Every run is recorded in the same Dagster instance either way.
+
+    A site partition that fails is reported and the other sites go on (their study is not rolled up); a
+    failed study roll-up stops before the release, since nothing may be published past a blocking check.
+    ``echo`` gets one progress line per run, in the order the runs finish."""
     say = echo or (lambda _line: None)
     from dagster import DagsterInstance
 
@@ -59,52 +69,154 @@ def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
                         expectations=expectations, data_docs=data_docs, allow_empty=allow_empty,
                         submission=submission)
     defs = build_definitions(paths)
-    # failures are reported as one plain line each (OrchestratedRun.errors); the full log stays in the instance
-    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     sites = sorted(landing_sites(paths.landing(), STUDIES, load_profiles(profiles_dir)))
-    checks: dict[str, bool] = {}
-    failed: list[str] = []
-    run_id = ""
-    published = None
-    errors: list[str] = []
     with DagsterInstance.local_temp(tempdir=str(home)) as instance:
         for study in STUDIES:
             partitions = site_partitions(study)
             known = set(instance.get_dynamic_partitions(partitions.name))
             instance.add_dynamic_partitions(partitions.name, sorted({site for s, site in sites if s == study} - known))
-        # (job, its partition, the study, what the progress line names)
-        plan = [(ingest_job_name(study), site, study, f"ingest_sites {study}|{site}") for study, site in sites]
-        plan += [(rollup_job_name(study), None, study, f"study_rollup {study}")
-                 for study in STUDIES if any(s == study for s, _ in sites)]
-        plan += [("publish", None, None, "publish")]
-        blocked: set[str] = set()  # studies with a failed site: not rolled up, nothing released
-        for number, (job_name, partition, study, label) in enumerate(plan, start=1):
-            rollup = job_name.startswith("study_rollup")
-            if (rollup and study in blocked) or (job_name == "publish" and blocked):
-                say(progress_line(number, len(plan), f"{label}: skipped, "
-                    f"a site of {', '.join(sorted(blocked))} failed (the live release stays as it is)"))
-                continue
-            started = time.perf_counter()
-            result = defs.resolve_job_def(job_name).execute_in_process(
-                instance=instance, partition_key=partition, run_config=quiet, raise_on_error=False)
-            for evaluation in result.get_asset_check_evaluations():
-                where = f"[{partition}]" if partition else ""
-                checks[f"{evaluation.asset_key.to_user_string()}{where}:{evaluation.check_name}"] = evaluation.passed
-            failures = result.get_step_failure_events()
-            failed += [e.step_key for e in failures]
-            for event in failures:
-                error = event.event_specific_data.error if event.event_specific_data else None
-                while error is not None and error.cause is not None:
-                    error = error.cause  # Dagster wraps the asset's own exception: say that one
-                message = (error.message.strip().splitlines() or [""])[-1] if error is not None else "failed"
-                errors.append(f"{label}: {event.step_key}: {message}")
-            run_id = result.run_id
-            say(progress_line(number, len(plan), f"{label}: {'ok' if result.success else 'FAILED'} "
-                                                 f"({time.perf_counter() - started:.1f} s)"))
-            if job_name == "publish" and result.success:
-                published = result.output_for_node("published")
-            if not result.success and job_name.startswith("ingest_sites"):
-                blocked.add(study)
-            elif not result.success:
-                break
+    ingests = [(ingest_job_name(study), site, f"ingest_sites {study}|{site}") for study, site in sites]
+    studies = [study for study in STUDIES if any(s == study for s, _ in sites)]
+    total = len(ingests) + len(studies) + 1
+    done = 0
+
+    def report(line: str) -> None:
+        nonlocal done
+        done += 1
+        say(progress_line(done, total, line))
+
+    with _Runner(home, defs, workers, len(ingests)) as runner:
+        site_runs = runner.run(ingests, report)
+        blocked = sorted({study for (study, _), result in zip(sites, site_runs, strict=True) if not result.ok})
+        for study in blocked:
+            report(f"study_rollup {study}: skipped, a site of {study} failed (the live release stays as it is)")
+        ready = [study for study in studies if study not in blocked]
+        rolled = runner.run([(rollup_job_name(study), None, f"study_rollup {study}") for study in ready], report)
+    results = site_runs + rolled
+    stopped = [study for study, result in zip(ready, rolled, strict=True) if not result.ok]
+    checks = {k: v for result in results for k, v in result.checks.items()}
+    failed = [step for result in results for step in result.failed]
+    errors = [error for result in results for error in result.errors]
+    run_id = next((r.run_id for r in reversed(results) if r.run_id), "")
+    published = None
+    if blocked:
+        report(f"publish: skipped, a site of {', '.join(blocked)} failed (the live release stays as it is)")
+    elif stopped:
+        report(f"publish: skipped, the roll-up of {', '.join(stopped)} failed (the live release stays as it is)")
+    else:
+        with DagsterInstance.local_temp(tempdir=str(home)) as instance:
+            release = _execute(instance, defs, "publish", None, "publish")
+        report(release.line)
+        checks.update(release.checks)
+        failed += release.failed
+        errors += release.errors
+        run_id = release.run_id or run_id
+        published = release.published
     return OrchestratedRun(not failed and published is not None, run_id, published, failed, checks, errors)
+
+
+@dataclass
+class _RunResult:
+    """What one run left, for the caller to merge (picklable: it may come from a worker process)."""
+
+    line: str = ""
+    ok: bool = True
+    checks: dict[str, bool] = field(default_factory=dict)
+    failed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    run_id: str = ""
+    published: dict | None = None
+
+
+class _Runner:
+    """Runs one batch of independent runs at a time: the site partitions, then the studies' roll-ups.
+    With cores and runs to spare they go to forked worker processes, which start with everything this
+    process imported (no second start-up) and keep one instance open each; otherwise they run here, one
+    after the other. Either way every run is recorded in the instance in ``home``. A worker that dies
+    (killed, out of memory) fails the runs it had, by name; the batches after it run here."""
+
+    def __init__(self, home: Path, defs, workers: int | None, most: int):
+        self.home, self.defs = home, defs
+        count = min(workers if workers is not None else (os.cpu_count() or 1), most)
+        forking = "fork" in multiprocessing.get_all_start_methods() and sys.platform.startswith("linux")
+        self.pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"),
+                                        initializer=_start_worker, initargs=(home, defs)) \
+            if count > 1 and forking else None
+
+    def __enter__(self) -> _Runner:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)  # workers leave through their finalizers: each closes its instance
+
+    def run(self, runs: list[tuple[str, str | None, str]], report: Callable[[str], None]) -> list[_RunResult]:
+        """Every run of ``runs``, results in the same order; ``report`` gets each one's line as it ends."""
+        results: dict[int, _RunResult] = {}
+        if self.pool is None or len(runs) < 2:
+            from dagster import DagsterInstance
+
+            with DagsterInstance.local_temp(tempdir=str(self.home)) as instance:
+                for number, (job_name, partition, label) in enumerate(runs):
+                    results[number] = _execute(instance, self.defs, job_name, partition, label)
+                    report(results[number].line)
+            return [results[number] for number in range(len(runs))]
+        futures = {self.pool.submit(_worker_execute, task): number for number, task in enumerate(runs)}
+        for future in as_completed(futures):
+            number = futures[future]
+            try:
+                results[number] = future.result()
+            except BrokenProcessPool:
+                job_name, _, label = runs[number]
+                results[number] = _RunResult(f"{label}: FAILED (a worker process died)", ok=False,
+                                             failed=[job_name],
+                                             errors=[f"{label}: a worker process died (killed, or out of memory) "
+                                                     "before this run ended; run again to finish it"])
+            report(results[number].line)
+        if any(isinstance(f.exception(), BrokenProcessPool) for f in futures):
+            self.pool.shutdown(wait=True)
+            self.pool = None
+        return [results[number] for number in range(len(runs))]
+
+
+_WORKER: dict = {}
+
+
+def _start_worker(home: Path, defs) -> None:
+    from multiprocessing.util import Finalize
+
+    from dagster import DagsterInstance
+
+    context = DagsterInstance.local_temp(tempdir=str(home))
+    _WORKER.update(defs=defs, instance=context.__enter__())
+    Finalize(None, context.__exit__, args=(None, None, None), exitpriority=10)
+
+
+def _worker_execute(task: tuple[str, str | None, str]) -> _RunResult:
+    job_name, partition, label = task
+    return _execute(_WORKER["instance"], _WORKER["defs"], job_name, partition, label)
+
+
+def _execute(instance, defs, job_name: str, partition: str | None, label: str) -> _RunResult:
+    """One run of ``job_name`` (for ``partition``) on ``instance``; its progress line says how it went."""
+    quiet = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    step = _RunResult()
+    started = time.perf_counter()
+    result = defs.resolve_job_def(job_name).execute_in_process(
+        instance=instance, partition_key=partition, run_config=quiet, raise_on_error=False)
+    for evaluation in result.get_asset_check_evaluations():
+        where = f"[{partition}]" if partition else ""
+        step.checks[f"{evaluation.asset_key.to_user_string()}{where}:{evaluation.check_name}"] = evaluation.passed
+    for event in result.get_step_failure_events():
+        step.failed.append(event.step_key)
+        error = event.event_specific_data.error if event.event_specific_data else None
+        while error is not None and error.cause is not None:
+            error = error.cause  # Dagster wraps the asset's own exception: say that one
+        message = (error.message.strip().splitlines() or [""])[-1] if error is not None else "failed"
+        step.errors.append(f"{label}: {event.step_key}: {message}")
+    step.ok = result.success
+    step.run_id = result.run_id
+    if job_name == "publish" and result.success:
+        step.published = result.output_for_node("published")
+    step.line = f"{label}: {'ok' if result.success else 'FAILED'} ({time.perf_counter() - started:.1f} s)"
+    return step

@@ -85,8 +85,10 @@ def deployed(generated_defects, tmp_path_factory):
     landing = root / "landing"
     shutil.copytree(generated_defects.landing, landing)
     out = root / "out"
-    run = materialize_all(landing, out, expectations=False, data_docs=False)
-    return {"root": root, "landing": landing, "out": out, "run": run,
+    progress: list[str] = []
+    # two workers whatever the machine: the site runs, then the two roll-ups, go side by side
+    run = materialize_all(landing, out, expectations=False, data_docs=False, echo=progress.append, workers=2)
+    return {"root": root, "progress": progress, "landing": landing, "out": out, "run": run,
             "findings": pd.read_parquet(out / "findings" / "findings.parquet"),
             "paths": DliEtlPaths(landing_dir=str(landing), output_dir=str(out), expectations=False, data_docs=False)}
 
@@ -106,6 +108,19 @@ def test_one_run_per_partition_then_the_release(deployed, run_defects):
         assert metadata["rows_in"].value == metadata["rows_curated"].value + metadata["rows_held_back"].value
         assert metadata["values_read"].value > metadata["values_nulled"].value > 0
         assert metadata["findings_error"].value > 0 and "row_accounting" in metadata
+        # the site runs and the roll-ups ran in two worker processes, the release in this one
+        pids: dict[str, set[int]] = {}
+        for record in runs:
+            job = "publish" if record.job_name == "publish" else record.job_name.rsplit("_", 1)[0]
+            pids.setdefault(job, set()).update(
+                e.dagster_event.pid for e in instance.all_logs(record.run_id)
+                if e.dagster_event and e.dagster_event.event_type_value == "STEP_START")
+    assert len(pids["ingest_sites"]) == 2 and os.getpid() not in pids["ingest_sites"] | pids["study_rollup"]
+    assert pids["study_rollup"] <= pids["ingest_sites"] and pids["publish"] == {os.getpid()}
+    lines = deployed["progress"]
+    # one line per run as it ends, counted in order whichever worker ran it; the release last
+    assert [line.split("] ")[1].split(" ")[0] for line in lines] == [f"{n}/11" for n in range(1, 12)]
+    assert sum(": ok (" in line for line in lines) == 11 and "publish: ok" in lines[-1]
     # the Dagster graph and the plain pipeline find the same problems
     plain = pd.read_parquet(run_defects.out / "findings" / "findings.parquet")
     ours = deployed["findings"]
@@ -381,7 +396,9 @@ def test_a_failed_site_partition_does_not_stop_the_other_sites(generated_clean, 
     landing = tmp_path / "landing"
     shutil.copytree(generated_clean.landing, landing)
     progress: list[str] = []
-    run = materialize_all(landing, tmp_path / "out", expectations=False, data_docs=False, echo=progress.append)
+    # one run after the other in this process (workers=1): the path a one-core machine takes
+    run = materialize_all(landing, tmp_path / "out", expectations=False, data_docs=False, echo=progress.append,
+                          workers=1)
     assert not run.success and run.published is None
     assert any("S03" in line and "simulated reader crash on S03" in line for line in run.errors)
     ran = [line for line in progress if "ingest_sites" in line]
@@ -390,3 +407,54 @@ def test_a_failed_site_partition_does_not_stop_the_other_sites(generated_clean, 
     assert any("study_rollup DLIPRO: skipped" in line for line in progress)
     assert any("publish: skipped" in line for line in progress)
     assert any(k.startswith("DLIPRO/source_files[S04]") for k in run.check_results)
+
+
+def test_a_worker_that_dies_fails_its_runs_and_nothing_is_released(generated_clean, tmp_path, monkeypatch):
+    """A worker process killed in the middle of a site run (as the kernel's OOM killer would): the run
+    never hangs, the runs it took are failed by name, the study is not rolled up and nothing is released."""
+    import signal
+
+    import dli_etl.assets.study_assets as study_assets
+
+    real = study_assets.ingest_site
+
+    def killed_on_s03(study, site, landing, profiles):
+        if site == "S03":
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(study, site, landing, profiles)
+
+    monkeypatch.setattr(study_assets, "ingest_site", killed_on_s03)
+    progress: list[str] = []
+    run = materialize_all(generated_clean.landing, tmp_path / "out", expectations=False, data_docs=False,
+                          echo=progress.append, workers=2)
+    assert not run.success and run.published is None
+    assert any(line.startswith("ingest_sites DLIPRO|S03: a worker process died") for line in run.errors)
+    assert any("ingest_sites DLIPRO|S03: FAILED (a worker process died)" in line for line in progress)
+    assert any("study_rollup DLIPRO: skipped" in line for line in progress)
+    assert any("publish: skipped" in line for line in progress)
+    assert not (tmp_path / "out" / "current").exists()
+
+
+def test_a_failed_roll_up_stops_the_release_and_says_so(generated_clean, tmp_path, monkeypatch):
+    """A blocking check failing in one study's roll-up (a bug that loses a row): the other study still
+    rolls up, the release is skipped with a line naming the study, and nothing is published."""
+    from dli_etl import pipeline
+
+    real = pipeline.harmonize
+
+    def losing_a_dliplx_row(ingested, *args, **kwargs):
+        result = real(ingested, *args, **kwargs)
+        if ingested.study == "DLIPLX":
+            result.accounting.loc[result.accounting.index[0], "rows_curated"] -= 1
+        return result
+
+    monkeypatch.setattr(pipeline, "harmonize", losing_a_dliplx_row)
+    progress: list[str] = []
+    run = materialize_all(generated_clean.landing, tmp_path / "out", expectations=False, data_docs=False,
+                          echo=progress.append, workers=2)
+    assert not run.success and run.published is None
+    assert run.check_results["DLIPLX/harmonized:row_accounting_balanced"] is False
+    assert any("study_rollup DLIPRO: ok" in line for line in progress)
+    assert any("study_rollup DLIPLX: FAILED" in line for line in progress)
+    assert "publish: skipped, the roll-up of DLIPLX failed" in progress[-1] and progress[-1].startswith("[#")
+    assert not (tmp_path / "out" / "current").exists()
