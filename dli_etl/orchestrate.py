@@ -1,4 +1,5 @@
-"""Run the Dagster asset graph in process on a real (local, SQLite-backed) Dagster instance.
+"""Run the Dagster asset graph on a real (local, SQLite-backed) Dagster instance, from this process and
+its forked workers.
 
 ``dli-etl demo`` and ``dli-etl run`` use this, so the console run and ``dagster dev`` execute the same
 assets; the instance lives under ``<out>/.dagster_home`` and ``dagster dev`` can show its run history.
@@ -18,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from dli_etl.progress import progress_line
+
+DEFAULT_WORKERS_CAP = 8
 
 
 @dataclass
@@ -39,8 +42,8 @@ def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
     partition, one per study, then the release. Returns the published summary or the failing steps.
 
     Site partitions are independent of each other, and so are the studies' roll-ups once their sites are
-    in: each batch runs side by side in ``workers`` forked processes (default: one per core; 1 runs every
-    run here, one after the other). Every run is recorded in the same Dagster instance either way.
+    in: each batch runs side by side in ``workers`` forked processes (default: one per core, at most
+    ``DEFAULT_WORKERS_CAP``; 1 runs every run here, one after the other). Every run is recorded in the same Dagster instance either way.
 
     A site partition that fails is reported and the other sites go on (their study is not rolled up); a
     failed study roll-up stops before the release, since nothing may be published past a blocking check.
@@ -137,7 +140,9 @@ class _Runner:
 
     def __init__(self, home: Path, defs, workers: int | None, most: int):
         self.home, self.defs = home, defs
-        count = min(workers if workers is not None else (os.cpu_count() or 1), most)
+        # every worker writes its runs' events into the same SQLite files: beyond a few writers they mostly
+        # wait on each other's locks (a PostgreSQL instance and Dagster's own executors scale further)
+        count = min(workers if workers is not None else min(os.cpu_count() or 1, DEFAULT_WORKERS_CAP), most)
         forking = "fork" in multiprocessing.get_all_start_methods() and sys.platform.startswith("linux")
         self.pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"),
                                         initializer=_start_worker, initargs=(home, defs)) \
