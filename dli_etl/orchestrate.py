@@ -43,7 +43,8 @@ def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
 
     Site partitions are independent of each other, and so are the studies' roll-ups once their sites are
     in: each batch runs side by side in ``workers`` forked processes (default: one per core, at most
-    ``DEFAULT_WORKERS_CAP``; 1 runs every run here, one after the other). Every run is recorded in the same Dagster instance either way.
+    ``DEFAULT_WORKERS_CAP``; 1 runs every run here, one after the other). Every run is recorded in the
+    same Dagster instance either way.
 
     A site partition that fails is reported and the other sites go on (their study is not rolled up); a
     failed study roll-up stops before the release, since nothing may be published past a blocking check.
