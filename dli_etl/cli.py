@@ -108,8 +108,8 @@ def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None,
     if use_dagster:
         from dli_etl.orchestrate import materialize_all
 
-        print("running the Dagster asset graph in process (one run per site, per study, then the release) ...",
-              flush=True)
+        print("running the Dagster asset graph (one run per site, per study, then the release; "
+              "side by side on the machine's cores) ...", flush=True)
         run = materialize_all(landing, out, warehouse, profiles, expectations, data_docs, allow_empty,
                               echo=lambda line: print(f"  {line}", flush=True), submission=submission)
         if not run.success or run.published is None:
@@ -129,7 +129,7 @@ def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None,
     try:
         summary = run_pipeline(landing, out, warehouse, profiles, echo=lambda m: print(f"  {m}", flush=True),
                                expectations=expectations, data_docs=data_docs, allow_empty=allow_empty,
-                               submission=submission)
+                               submission=submission, workers=None)
     except (ReleaseBlocked, PublishRefused, RunLocked) as refused:
         print(f"error: {refused}", file=sys.stderr)
         return 3

@@ -8,16 +8,14 @@ assets; the instance lives under ``<out>/.dagster_home`` and ``dagster dev`` can
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import os
-import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dli_etl.forked_workers import forked_pool, worker_count
 from dli_etl.progress import progress_line
 
 DEFAULT_WORKERS_CAP = 8
@@ -143,11 +141,9 @@ class _Runner:
         self.home, self.defs = home, defs
         # every worker writes its runs' events into the same SQLite files: beyond a few writers they mostly
         # wait on each other's locks (a PostgreSQL instance and Dagster's own executors scale further)
-        count = min(workers if workers is not None else min(os.cpu_count() or 1, DEFAULT_WORKERS_CAP), most)
-        forking = "fork" in multiprocessing.get_all_start_methods() and sys.platform.startswith("linux")
-        self.pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"),
-                                        initializer=_start_worker, initargs=(home, defs)) \
-            if count > 1 and forking else None
+        count = worker_count(workers, most, DEFAULT_WORKERS_CAP)
+        # one worker would only wait in place of this process
+        self.pool = forked_pool(count, _start_worker, (home, defs)) if count > 1 else None
 
     def __enter__(self) -> _Runner:
         return self

@@ -22,6 +22,7 @@ from dli_etl.adam.build import adam_findings, build_adam
 from dli_etl.endpoints.curves import study_curves
 from dli_etl.endpoints.protocol import endpoint_table
 from dli_etl.findings import empty_findings, findings_frame
+from dli_etl.forked_workers import forked_pool, worker_count
 from dli_etl.harmonize.study import ACCOUNTING_COLUMNS, HarmonizeResult, harmonize_study
 from dli_etl.ingest.apply_profile import ingest_study
 from dli_etl.ingest.raw_form import IngestResult, SourceCoverage
@@ -458,41 +459,73 @@ def require_pseudonym_key(profiles: list[SiteProfile]) -> None:
 
 def run_pipeline(landing: Path, out: Path, warehouse_url: str | None = None, profiles_dir: Path | None = None,
                  echo: Echo | None = None, expectations: bool = True, data_docs: bool = False,
-                 allow_empty: bool = False, submission: str = "none") -> RunSummary:
+                 allow_empty: bool = False, submission: str = "none", workers: int | None = 1) -> RunSummary:
     """Run every step for both studies without Dagster.
 
     ``expectations``: run the Great Expectations suites on SDTM (a few seconds); ``data_docs``: also
     render their Data Docs (slower). ``allow_empty``: publish even when a study that has data in the live
     release has no source this run (otherwise ``PublishRefused`` and nothing changes). ``submission``:
-    XPT + Define-XML per study ("study"), also pooled ("all"), or not at all ("none").
+    XPT + Define-XML per study ("study"), also pooled ("all"), or not at all ("none"). ``workers``: the
+    studies share nothing until the release, so with more than one (None: one per core) the studies
+    after the first are read, harmonized, mapped and checked in forked worker processes while this one
+    does the first; their progress lines come when they end. The result is the same either way.
     """
     echo = echo or (lambda _msg: None)
     steps = len(STUDIES) * (3 if expectations else 2) + 1
-    done, started = 0, time.perf_counter()
+    done = 0
 
-    def say(what: str) -> None:
-        nonlocal done, started
+    def say(line: str) -> None:
+        nonlocal done
         done += 1
-        echo(progress_line(done, steps, f"{what} ({time.perf_counter() - started:.1f} s)"))
-        started = time.perf_counter()
+        echo(progress_line(done, steps, line))
 
     check_landing(landing, out, allow_empty)
     profiles = load_profiles(profiles_dir)
     require_pseudonym_key(profiles)
     state = query_state(landing, out, warehouse_url)
-    runs = []
-    for study in STUDIES:
-        ingested = ingest(study, landing, profiles)
-        say(f"{study}: ingest: {len(ingested.forms)} raw forms from {len(ingested.files)} files")
-        harmonized = harmonize(ingested, state.accepted, out)
-        ingested = ingested.without_rows()  # the raw rows are curated now; free them before SDTM's peak
-        sdtm = map_sdtm(harmonized)
-        say(f"{study}: harmonize and map to SDTM: {len(sdtm.domains)} domains")
-        if expectations:
-            sdtm = check_expectations(study, sdtm, out, data_docs)
-            say(f"{study}: Great Expectations suites on {len(sdtm.domains)} SDTM tables")
-        runs.append(study_run(ingested, harmonized, sdtm))
+    job = (landing, profiles, state.accepted, out, expectations, data_docs)
+    # this process does the first study; the workers, the others
+    pool = forked_pool(worker_count(workers, len(STUDIES)) - 1)
+    if pool is None:
+        runs = [_study_steps(study, *job, say) for study in STUDIES]
+    else:
+        with pool:
+            later = [pool.submit(_study_in_worker, study, *job) for study in STUDIES[1:]]
+            runs = [_study_steps(STUDIES[0], *job, say)]
+            for future in later:
+                run, lines = future.result()
+                for line in lines:
+                    say(line)
+                runs.append(run)
+    started = time.perf_counter()
     summary = write_outputs(runs, out, landing, warehouse_url, state=state, allow_empty=allow_empty,
                             submission=submission)
-    say("publish: report, Parquet, warehouse, triage workbooks")
+    say(f"publish: report, Parquet, warehouse, triage workbooks ({time.perf_counter() - started:.1f} s)")
     return summary
+
+
+def _study_steps(study: str, landing: Path, profiles, accepted: pd.DataFrame, out: Path, expectations: bool,
+                 data_docs: bool, note: Echo) -> StudyRun:
+    """One study from its landing files to a checked SDTM: ``note`` gets a line per step with its time."""
+    started = time.perf_counter()
+
+    def step(what: str) -> None:
+        nonlocal started
+        note(f"{what} ({time.perf_counter() - started:.1f} s)")
+        started = time.perf_counter()
+
+    ingested = ingest(study, landing, profiles)
+    step(f"{study}: ingest: {len(ingested.forms)} raw forms from {len(ingested.files)} files")
+    harmonized = harmonize(ingested, accepted, out)
+    ingested = ingested.without_rows()  # the raw rows are curated now; free them before SDTM's peak
+    sdtm = map_sdtm(harmonized)
+    step(f"{study}: harmonize and map to SDTM: {len(sdtm.domains)} domains")
+    if expectations:
+        sdtm = check_expectations(study, sdtm, out, data_docs)
+        step(f"{study}: Great Expectations suites on {len(sdtm.domains)} SDTM tables")
+    return study_run(ingested, harmonized, sdtm)
+
+
+def _study_in_worker(study: str, *job) -> tuple[StudyRun, list[str]]:
+    lines: list[str] = []
+    return _study_steps(study, *job, lines.append), lines

@@ -185,3 +185,38 @@ def test_dm_variables_in_sdtm_order(run_clean):
     assert list(dm.columns[:4]) == ["STUDYID", "DOMAIN", "USUBJID", "SUBJID"]
     assert dm["RFSTDTC"].str.match(r"^\d{4}-\d{2}-\d{2}$").all()
     assert (dm["AGE"] >= 18).all() and set(dm["AGEU"]) == {"YEARS"}
+
+
+def test_studies_in_worker_processes_publish_what_one_process_does(generated_defects, run_defects, tmp_path,
+                                                                   monkeypatch):
+    """``workers=2`` (what ``dli-etl run --no-dagster`` does on two cores): Study B is read, harmonized
+    and mapped in a forked worker while this process does Study A, and the release holds the same
+    findings, accounting and SDTM as the one-process run of the same sources."""
+    import os
+
+    from dli_etl import pipeline
+
+    real = pipeline.harmonize
+    seen = tmp_path / "harmonized_by.txt"
+
+    def recording(ingested, *args, **kwargs):
+        with open(seen, "a", encoding="utf-8") as handle:  # the worker inherits this wrapper when forked
+            handle.write(f"{ingested.study} {os.getpid()}\n")
+        return real(ingested, *args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "harmonize", recording)
+    lines: list[str] = []
+    summary = pipeline.run_pipeline(generated_defects.landing, tmp_path / "out", expectations=False,
+                                    echo=lines.append, workers=2)
+    by = dict(line.split() for line in seen.read_text(encoding="utf-8").splitlines())
+    assert by["DLIPRO"] == str(os.getpid()) and by["DLIPLX"] != str(os.getpid())
+    assert [line.split("] ")[1].split(" ")[0] for line in lines] == [f"{n}/5" for n in range(1, 6)]
+    assert summary.subjects == run_defects.subjects
+    ours, plain = read_findings(summary), read_findings(run_defects)
+    assert sorted(ours["finding_id"]) == sorted(plain["finding_id"])
+    pd.testing.assert_frame_equal(summary.accounting.reset_index(drop=True),
+                                  run_defects.accounting.reset_index(drop=True))
+    for study in ("DLIPRO", "DLIPLX"):
+        for domain in ("dm", "ae", "lb", "ex"):
+            pd.testing.assert_frame_equal(pd.read_parquet(summary.out / "sdtm" / study / f"{domain}.parquet"),
+                                          pd.read_parquet(run_defects.out / "sdtm" / study / f"{domain}.parquet"))
