@@ -14,7 +14,8 @@ from concurrent.futures import ProcessPoolExecutor
 def worker_count(workers: int | None, most: int, cap: int | None = None) -> int:
     """How many workers to start: ``workers`` (None: one per core, at most ``cap``), never more than
     ``most`` (the independent pieces of work there are)."""
-    wanted = workers if workers is not None else min(os.cpu_count() or 1, cap or os.cpu_count() or 1)
+    cores = os.cpu_count() or 1
+    wanted = workers if workers is not None else min(cores, cap) if cap else cores
     return max(0, min(wanted, most))
 
 
