@@ -7,7 +7,9 @@ assets; the instance lives under ``<out>/.dagster_home`` and ``dagster dev`` can
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import as_completed
@@ -88,7 +90,9 @@ def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
         say(progress_line(done, total, line))
 
     with _Runner(home, defs, workers, len(ingests)) as runner:
-        site_runs = runner.run(ingests, report)
+        # the roll-ups' GX import (seconds) is done here while the workers read sites, and the roll-ups go to
+        # workers forked after it: once on the machine, not once per study on the critical path
+        site_runs = runner.run(ingests, report, meanwhile=_import_great_expectations if expectations else None)
         blocked = sorted({study for (study, _), result in zip(sites, site_runs, strict=True) if not result.ok})
         for study in blocked:
             report(f"study_rollup {study}: skipped, a site of {study} failed (the live release stays as it is)")
@@ -141,9 +145,10 @@ class _Runner:
         self.home, self.defs = home, defs
         # every worker writes its runs' events into the same SQLite files: beyond a few writers they mostly
         # wait on each other's locks (a PostgreSQL instance and Dagster's own executors scale further)
-        count = worker_count(workers, most, DEFAULT_WORKERS_CAP)
+        self.count = worker_count(workers, most, DEFAULT_WORKERS_CAP)
         # one worker would only wait in place of this process
-        self.pool = forked_pool(count, _start_worker, (home, defs)) if count > 1 else None
+        self.pool = forked_pool(self.count, _start_worker, (home, defs)) if self.count > 1 else None
+        self.stale = False
 
     def __enter__(self) -> _Runner:
         return self
@@ -152,8 +157,11 @@ class _Runner:
         if self.pool is not None:
             self.pool.shutdown(wait=True)  # workers leave through their finalizers: each closes its instance
 
-    def run(self, runs: list[tuple[str, str | None, str]], report: Callable[[str], None]) -> list[_RunResult]:
-        """Every run of ``runs``, results in the same order; ``report`` gets each one's line as it ends."""
+    def run(self, runs: list[tuple[str, str | None, str]], report: Callable[[str], None],
+            meanwhile: Callable[[], None] | None = None) -> list[_RunResult]:
+        """Every run of ``runs``, results in the same order; ``report`` gets each one's line as it ends.
+        ``meanwhile`` runs here while the workers work; the next batch's workers are forked after it, so
+        they start with what it loaded."""
         results: dict[int, _RunResult] = {}
         if self.pool is None or len(runs) < 2:
             from dagster import DagsterInstance
@@ -163,18 +171,31 @@ class _Runner:
                     results[number] = _execute(instance, self.defs, job_name, partition, label)
                     report(results[number].line)
             return [results[number] for number in range(len(runs))]
+        if self.stale:
+            self.pool.shutdown(wait=True)
+            self.pool = forked_pool(self.count, _start_worker, (self.home, self.defs))
+            self.stale = False
         futures = {self.pool.submit(_worker_execute, task): number for number, task in enumerate(runs)}
-        for future in as_completed(futures):
-            number = futures[future]
-            try:
-                results[number] = future.result()
-            except BrokenProcessPool:
-                job_name, _, label = runs[number]
-                results[number] = _RunResult(f"{label}: FAILED (a worker process died)", ok=False,
-                                             failed=[job_name],
-                                             errors=[f"{label}: a worker process died (killed, or out of memory) "
-                                                     "before this run ended; run again to finish it"])
-            report(results[number].line)
+        # a thread, so this process still reports each run as it ends; it is over before the next fork
+        helper = threading.Thread(target=meanwhile, name="dli-etl-meanwhile") if meanwhile is not None else None
+        if helper is not None:
+            helper.start()
+        try:
+            for future in as_completed(futures):
+                number = futures[future]
+                try:
+                    results[number] = future.result()
+                except BrokenProcessPool:
+                    job_name, _, label = runs[number]
+                    results[number] = _RunResult(f"{label}: FAILED (a worker process died)", ok=False,
+                                                 failed=[job_name],
+                                                 errors=[f"{label}: a worker process died (killed, or out of memory) "
+                                                         "before this run ended; run again to finish it"])
+                report(results[number].line)
+        finally:
+            if helper is not None:
+                helper.join()
+                self.stale = True
         if any(isinstance(f.exception(), BrokenProcessPool) for f in futures):
             self.pool.shutdown(wait=True)
             self.pool = None
@@ -182,6 +203,13 @@ class _Runner:
 
 
 _WORKER: dict = {}
+
+
+def _import_great_expectations() -> None:
+    from dli_etl.sdtm.expectation_suites import import_great_expectations
+
+    with contextlib.suppress(ImportError):  # each roll-up then fails on it with its own error, in its run
+        import_great_expectations()
 
 
 def _start_worker(home: Path, defs) -> None:
