@@ -90,9 +90,10 @@ def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
         say(progress_line(done, total, line))
 
     with _Runner(home, defs, workers, len(ingests)) as runner:
-        # the roll-ups' GX import (seconds) is done here while the workers read sites, and the roll-ups go to
-        # workers forked after it: once on the machine, not once per study on the critical path
-        site_runs = runner.run(ingests, report, meanwhile=_import_great_expectations if expectations else None)
+        # what the roll-ups and the release import (GX, matplotlib: seconds) is loaded here while the workers
+        # read the sites, and the roll-ups go to workers forked after it: once on the machine, not once per
+        # study and again in the release, on the critical path
+        site_runs = runner.run(ingests, report, meanwhile=lambda: _import_heavy_modules(expectations))
         blocked = sorted({study for (study, _), result in zip(sites, site_runs, strict=True) if not result.ok})
         for study in blocked:
             report(f"study_rollup {study}: skipped, a site of {study} failed (the live release stays as it is)")
@@ -205,11 +206,16 @@ class _Runner:
 _WORKER: dict = {}
 
 
-def _import_great_expectations() -> None:
+def _import_heavy_modules(expectations: bool) -> None:
+    from dli_etl.endpoints.curves import import_matplotlib
     from dli_etl.sdtm.expectation_suites import import_great_expectations
 
-    with contextlib.suppress(ImportError):  # each roll-up then fails on it with its own error, in its run
-        import_great_expectations()
+    # a run that needs one of them then fails on it with its own error, in its own run
+    with contextlib.suppress(ImportError):
+        import_matplotlib()
+    if expectations:
+        with contextlib.suppress(ImportError):
+            import_great_expectations()
 
 
 def _start_worker(home: Path, defs) -> None:

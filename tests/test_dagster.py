@@ -108,7 +108,7 @@ def test_one_run_per_partition_then_the_release(deployed, run_defects):
         assert metadata["rows_in"].value == metadata["rows_curated"].value + metadata["rows_held_back"].value
         assert metadata["values_read"].value > metadata["values_nulled"].value > 0
         assert metadata["findings_error"].value > 0 and "row_accounting" in metadata
-        # the site runs and the roll-ups ran in two worker processes, the release in this one
+        # the site runs and the roll-ups ran in worker processes, the release in this one
         pids: dict[str, set[int]] = {}
         for record in runs:
             job = "publish" if record.job_name == "publish" else record.job_name.rsplit("_", 1)[0]
@@ -116,7 +116,8 @@ def test_one_run_per_partition_then_the_release(deployed, run_defects):
                 e.dagster_event.pid for e in instance.all_logs(record.run_id)
                 if e.dagster_event and e.dagster_event.event_type_value == "STEP_START")
     assert len(pids["ingest_sites"]) == 2 and os.getpid() not in pids["ingest_sites"] | pids["study_rollup"]
-    assert pids["study_rollup"] <= pids["ingest_sites"] and pids["publish"] == {os.getpid()}
+    # the roll-ups' workers were forked after the site batch, once this process had loaded what they import
+    assert not pids["study_rollup"] & pids["ingest_sites"] and pids["publish"] == {os.getpid()}
     lines = deployed["progress"]
     # one line per run as it ends, counted in order whichever worker ran it; the release last
     assert [line.split("] ")[1].split(" ")[0] for line in lines] == [f"{n}/11" for n in range(1, 12)]

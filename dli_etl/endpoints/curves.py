@@ -129,6 +129,13 @@ def curve_figure(points: pd.DataFrame, at_risk: pd.DataFrame, title: str, y_labe
     return figure
 
 
+def import_matplotlib() -> None:
+    """Load what drawing a curve needs (matplotlib's figure and SVG backend: about half a second), for a
+    caller that has a core to spare before the curves are drawn."""
+    import matplotlib.backends.backend_svg  # noqa: F401
+    import matplotlib.figure  # noqa: F401
+
+
 def curve_svg(points: pd.DataFrame, at_risk: pd.DataFrame, title: str, y_label: str) -> str:
     """The figure as an inline ``<svg>`` element: text stays text, ids are stable across runs."""
     import matplotlib
