@@ -173,8 +173,8 @@ def validate_domains(study: str, domains: dict[str, pd.DataFrame], docs_dir: Pat
 
 
 def import_great_expectations() -> ModuleType:
-    """GX, imported. Its import pulls in ``scipy.stats`` for expectations dli-etl does not use (a third of
-    the import's time): that module is loaded only if something reads from it."""
+    """GX, imported. Its import pulls in ``scipy.stats`` for expectations dli-etl does not use (a quarter or
+    more of the import's time): that module is loaded only if something reads from it."""
     if "great_expectations" not in sys.modules and "scipy.stats" not in sys.modules:
         import scipy
 
