@@ -97,7 +97,7 @@ def _generate(out: Path, seed: int, defect_rate: float, scale: int, load_meanwhi
 
 def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None, use_dagster: bool,
          expectations: bool = True, data_docs: bool = False, allow_empty: bool = False,
-         submission: str = "none") -> int:
+         submission: str = "none", workers: int | None = None) -> int:
     from dli_etl.release_gates import ReleaseBlocked
     from dli_etl.release_guard import PublishRefused, check_landing, unknown_study_folders
     from dli_etl.rules.identifiers import PseudonymKeyMissing
@@ -130,7 +130,8 @@ def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None,
         print("running the Dagster asset graph (one run per site, per study, then the release; "
               "side by side on the machine's cores) ...", flush=True)
         run = materialize_all(landing, out, warehouse, profiles, expectations, data_docs, allow_empty,
-                              echo=lambda line: print(f"  {line}", flush=True), submission=submission)
+                              echo=lambda line: print(f"  {line}", flush=True), submission=submission,
+                              workers=workers)
         if not run.success or run.published is None:
             print(f"run {run.run_id} failed at: {', '.join(run.failed_steps) or 'unknown step'}", file=sys.stderr)
             for line in run.errors:
@@ -148,7 +149,7 @@ def _run(landing: Path, out: Path, warehouse: str | None, profiles: Path | None,
     try:
         summary = run_pipeline(landing, out, warehouse, profiles, echo=lambda m: print(f"  {m}", flush=True),
                                expectations=expectations, data_docs=data_docs, allow_empty=allow_empty,
-                               submission=submission, workers=None)
+                               submission=submission, workers=workers)
     except (ReleaseBlocked, PublishRefused, RunLocked) as refused:
         print(f"error: {refused}", file=sys.stderr)
         return 3
@@ -247,6 +248,10 @@ def _add_run_options(command: argparse.ArgumentParser) -> None:
                          help="also render GX Data Docs under <out>/data_docs (the report shows every expectation's "
                               "result without them; Data Docs load scripts from the web)")
     command.add_argument("--no-data-docs", action="store_true", help=argparse.SUPPRESS)  # the default now
+    command.add_argument("--workers", type=int, default=None, metavar="N",
+                         help="processes for work that does not depend on each other (site runs, then studies): "
+                              "default one per core (at most 8 with Dagster); 1 does everything in this process, "
+                              "which holds the least memory at once")
     command.add_argument("--submission", choices=["none", "study", "all"], default="none",
                          help="SDTM submission package: SAS XPT v5 and Define-XML 2.1 per study ('study'), also for "
                               "the pooled domains ('all'); Parquet and SQL are always written (default: %(default)s)")
@@ -326,6 +331,8 @@ def main(argv: list[str] | None = None) -> int:
     decide.add_argument("--by", required=True, help="your name or initials")
 
     args = parser.parse_args(argv)
+    if getattr(args, "workers", None) is not None and args.workers < 1:
+        parser.error("--workers must be 1 or more")
     if args.command == "queries":
         if args.queries_command == "list":
             return _queries_list(args.out, args.status, args.site, args.study)
@@ -341,8 +348,8 @@ def main(argv: list[str] | None = None) -> int:
         scale = getattr(args, "scale", 1)
         if scale < 1:
             parser.error("--scale must be 1 or more")
-        run_next = None if args.command == "generate" else "dli_etl.assets.definitions" if not args.no_dagster \
-            else "dli_etl.pipeline"
+        run_next = None if args.command == "generate" or args.workers == 1 else "dli_etl.pipeline" \
+            if args.no_dagster else "dli_etl.assets.definitions"
         result = _generate(args.out, args.seed, args.defect_rate, scale, run_next)
         print(f"  {sum(result.subjects.values())} subjects ({', '.join(f'{k} {v}' for k, v in result.subjects.items())}), "
               f"{len(result.files)} files in {result.landing}")
@@ -353,9 +360,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         _demo_pseudonym_key(args.out)
         return _run(result.landing, args.out, args.warehouse, None, not args.no_dagster, not args.no_expectations,
-                    args.data_docs, submission=args.submission)
+                    args.data_docs, submission=args.submission, workers=args.workers)
     return _run(args.landing, args.out, args.warehouse, args.profiles, not args.no_dagster, not args.no_expectations,
-                args.data_docs, args.allow_empty, args.submission)
+                args.data_docs, args.allow_empty, args.submission, args.workers)
 
 
 def entry_point() -> int:

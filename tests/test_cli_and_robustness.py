@@ -6,8 +6,10 @@ import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 import yaml
 
+from dli_etl import pipeline as pipeline_module
 from dli_etl.cli import main
 from dli_etl.pipeline import run_pipeline
 
@@ -34,13 +36,20 @@ def test_run_without_landing_folder_says_what_to_do(tmp_path, capsys):
     assert "dli-etl generate" in capsys.readouterr().err
 
 
-def test_generate_then_plain_run(tmp_path, capsys):
+def test_generate_then_plain_run(tmp_path, capsys, monkeypatch):
     assert main(["generate", "--out", str(tmp_path), "--seed", "3", "--defect-rate", "0"]) == 0
+    pools: list[int] = []
+    real_pool = pipeline_module.forked_pool
+    monkeypatch.setattr(pipeline_module, "forked_pool", lambda count, *a: pools.append(count) or real_pool(count, *a))
     # GX is run by the session fixture run_clean; here the command line itself is under test
     assert main(["run", "--landing", str(tmp_path / "landing"), "--out", str(tmp_path / "o"), "--no-dagster",
-                 "--no-expectations"]) == 0
+                 "--no-expectations", "--workers", "1"]) == 0
     out = capsys.readouterr().out
     assert "0 error" in out and "report" in out
+    assert pools == [0]  # one process asked for: no worker for the second study
+    with pytest.raises(SystemExit) as refused:
+        main(["run", "--landing", str(tmp_path / "landing"), "--workers", "0"])
+    assert refused.value.code == 2 and "--workers must be 1 or more" in capsys.readouterr().err
 
 
 def test_broken_files_become_findings_and_the_run_goes_on(generated_clean, public_data, tmp_path):
