@@ -27,11 +27,11 @@ def forked_pool(count: int, initializer: Callable[..., None] | None = None,
     itself."""
     if count < 1 or "fork" not in multiprocessing.get_all_start_methods() or not sys.platform.startswith("linux"):
         return None
-    return ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker,
+    return ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("fork"), initializer=_freeze_inherited,
                                initargs=(initializer, initargs))
 
 
-def _start_worker(initializer: Callable[..., None] | None, initargs: tuple) -> None:
+def _freeze_inherited(initializer: Callable[..., None] | None, initargs: tuple) -> None:
     # What the worker inherited (modules, the parent's data) is never garbage here: out of the collector's
     # sight, a full collection does not walk it (seconds per run with Dagster and GX loaded) nor write to
     # its pages, which stay shared with the parent. Freezing here, not in the parent, leaves the parent's

@@ -210,11 +210,12 @@ def _import_heavy_modules(expectations: bool) -> None:
     from dli_etl.endpoints.curves import import_matplotlib
     from dli_etl.sdtm.expectation_suites import import_great_expectations
 
-    # a run that needs one of them then fails on it with its own error, in its own run
-    with contextlib.suppress(ImportError):
+    # a broken install is not this thread's to report: a run that needs the module fails on it with its own
+    # error, in its own run, where a data engineer looks
+    with contextlib.suppress(Exception):
         import_matplotlib()
     if expectations:
-        with contextlib.suppress(ImportError):
+        with contextlib.suppress(Exception):
             import_great_expectations()
 
 
