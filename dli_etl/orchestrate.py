@@ -90,9 +90,9 @@ def materialize_all(landing: Path, out: Path, warehouse_url: str | None = None,
         say(progress_line(done, total, line))
 
     with _Runner(home, defs, workers, len(ingests)) as runner:
-        # what the roll-ups and the release import (GX, matplotlib: seconds) is loaded here while the workers
-        # read the sites, and the roll-ups go to workers forked after it: once on the machine, not once per
-        # study and again in the release, on the critical path
+        # what the roll-ups and the release load (GX, matplotlib, pandera's backends: seconds) is loaded here
+        # while the workers read the sites, and the roll-ups go to workers forked after it: once on the
+        # machine, not once per study and again in the release, on the critical path
         site_runs = runner.run(ingests, report, meanwhile=lambda: _import_heavy_modules(expectations))
         blocked = sorted({study for (study, _), result in zip(sites, site_runs, strict=True) if not result.ok})
         for study in blocked:
@@ -208,12 +208,15 @@ _WORKER: dict = {}
 
 def _import_heavy_modules(expectations: bool) -> None:
     from dli_etl.endpoints.curves import import_matplotlib
+    from dli_etl.schemas.failures import register_pandera_backends
     from dli_etl.sdtm.expectation_suites import import_great_expectations
 
     # a broken install is not this thread's to report: a run that needs the module fails on it with its own
     # error, in its own run, where a data engineer looks
     with contextlib.suppress(Exception):
         import_matplotlib()
+    with contextlib.suppress(Exception):
+        register_pandera_backends()  # the roll-ups validate every form, the release every ADaM dataset
     if expectations:
         with contextlib.suppress(Exception):
             import_great_expectations()
