@@ -147,6 +147,13 @@ class _Runner:
         # every worker writes its runs' events into the same SQLite files: beyond a few writers they mostly
         # wait on each other's locks (a PostgreSQL instance and Dagster's own executors scale further)
         self.count = worker_count(workers, most, DEFAULT_WORKERS_CAP)
+        if self.count > 1:
+            from dagster import DagsterInstance
+
+            # the workers open the instance at once: its databases must exist before, or two of them create
+            # them together, alembic's version table gets two heads and every later open of it fails
+            with DagsterInstance.local_temp(tempdir=str(home)):
+                pass
         # one worker would only wait in place of this process
         self.pool = forked_pool(self.count, _start_worker, (home, defs)) if self.count > 1 else None
         self.stale = False
